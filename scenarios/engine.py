@@ -1,0 +1,367 @@
+"""The scenario engine: a PyBullet DIRECT world that steps, renders and records an Episode.
+
+A scenario (see `Scenario`) samples its parameters from an explicit rng, builds bodies in
+a `Scene`, and may hook every physics step or every frame to script motion and record
+events. `run_scenario` does the rest, identically for every scenario: fixed-rate
+stepping, TinyRenderer frames with segmentation and metric depth, per-object states,
+visibility, occlusion and contact events, and the meta.json record.
+"""
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .episode import SCHEMA_VERSION, Episode, project_to_pixels
+from .provenance import versions
+
+
+def _import_pybullet():
+    # pybullet announces its build time on stderr at import; keep our CLIs' output to what they say.
+    fd = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            import pybullet
+    finally:
+        os.dup2(fd, 2)
+        os.close(fd)
+    return pybullet
+
+
+class Client:
+    """pybullet's functions bound to one DIRECT physics client (like BulletClient, without its argv print)."""
+
+    def __init__(self):
+        self.id = p.connect(p.DIRECT)
+
+    def __getattr__(self, name):
+        fn = getattr(p, name)
+        return functools.partial(fn, physicsClientId=self.id) if callable(fn) else fn
+
+
+p = _import_pybullet()
+
+GRAVITY = 9.81  # m/s^2, along -z
+NEAR, FAR = 0.05, 20.0  # camera clip planes in metres
+
+# Distinct saturated colours (RGB 0..1) so objects can be found in generated pixels by hue.
+PALETTE = {
+    "red": (0.90, 0.10, 0.10), "orange": (0.95, 0.55, 0.05), "yellow": (0.92, 0.85, 0.05),
+    "green": (0.10, 0.75, 0.15), "cyan": (0.05, 0.80, 0.85), "blue": (0.10, 0.25, 0.95),
+    "purple": (0.55, 0.15, 0.85), "magenta": (0.90, 0.10, 0.70),
+}
+GROUND_RGB = (0.55, 0.55, 0.55)  # unsaturated, so it never keys as an object
+
+
+def rgb_of(colour: str | tuple) -> tuple[float, float, float]:
+    """A PALETTE name or an RGB tuple (0..1) as an RGB tuple."""
+    return PALETTE[colour] if isinstance(colour, str) else tuple(colour)
+
+
+# ------------------------------------------------------------------------------------
+# Parameter ranges: one declaration serves sampling and `python -m scenarios ls`.
+@dataclass(frozen=True)
+class Uniform:
+    lo: float
+    hi: float
+    def sample(self, rng: np.random.Generator) -> float: return float(rng.uniform(self.lo, self.hi))
+    def __str__(self) -> str: return f"uniform[{self.lo:g}, {self.hi:g}]"
+
+
+@dataclass(frozen=True)
+class LogUniform:
+    lo: float
+    hi: float
+    def sample(self, rng: np.random.Generator) -> float: return float(np.exp(rng.uniform(np.log(self.lo), np.log(self.hi))))
+    def __str__(self) -> str: return f"log-uniform[{self.lo:g}, {self.hi:g}]"
+
+
+@dataclass(frozen=True)
+class Integer:
+    lo: int
+    hi: int  # inclusive
+    def sample(self, rng: np.random.Generator) -> int: return int(rng.integers(self.lo, self.hi + 1))
+    def __str__(self) -> str: return f"integer[{self.lo}, {self.hi}]"
+
+
+@dataclass(frozen=True)
+class Choice:
+    options: tuple
+    def sample(self, rng: np.random.Generator) -> Any: return self.options[int(rng.integers(len(self.options)))]
+    def __str__(self) -> str: return "one of " + ", ".join(map(str, self.options))
+
+
+def sample_colours(rng: np.random.Generator, n: int) -> list[str]:
+    """n different palette colour names."""
+    names = list(PALETTE)
+    return [names[i] for i in rng.choice(len(names), size=n, replace=False)]
+
+
+# ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RenderSpec:
+    """How an episode is sampled in time and space (not what happens in it)."""
+    height: int = 64     # pixels
+    width: int = 64      # pixels
+    fps: int = 15        # frames per second of the recorded video
+    n_frames: int = 32   # frames per episode (about 2 s at 15 fps)
+    sim_hz: int = 240    # physics steps per second; a multiple of fps
+
+    def __post_init__(self):
+        for name in ("height", "width", "fps", "n_frames", "sim_hz"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v <= 0:
+                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        if self.sim_hz % self.fps:
+            raise ValueError(f"sim_hz ({self.sim_hz}) must be a multiple of fps ({self.fps})")
+
+    @property
+    def steps_per_frame(self) -> int: return self.sim_hz // self.fps
+
+
+@dataclass(frozen=True)
+class Camera:
+    target: tuple[float, float, float]  # point looked at (m)
+    distance: float                     # metres from target
+    yaw: float                          # degrees about +z; 0 looks along +y
+    pitch: float                        # degrees, negative looks down
+    fov: float = 50.0                   # vertical field of view (degrees)
+
+    def matrices(self, spec: RenderSpec) -> tuple[list[float], list[float]]:
+        view = p.computeViewMatrixFromYawPitchRoll(self.target, self.distance, self.yaw, self.pitch, 0.0, 2)
+        proj = p.computeProjectionMatrixFOV(self.fov, spec.width / spec.height, NEAR, FAR)
+        return list(view), list(proj)
+
+
+# ------------------------------------------------------------------------------------
+class Scene:
+    """One PyBullet DIRECT client and the objects that are recorded from it."""
+
+    def __init__(self, spec: RenderSpec, ground: bool = True):
+        self.spec = spec
+        self.bc = Client()
+        self.bc.setGravity(0, 0, -GRAVITY)
+        self.bc.setPhysicsEngineParameter(fixedTimeStep=1.0 / spec.sim_hz, numSubSteps=1, deterministicOverlappingPairs=1)
+        self.objects: list[dict] = []         # meta.json records (id, name, role, rgb, ...)
+        self.bodies: dict[int, list[int]] = {}  # object id -> PyBullet body ids (first one is the object's pose)
+        self.events: list[dict] = []
+        self.frame = 0                          # index of the next frame to be recorded
+        self.step_index = 0                     # physics steps taken
+        self.extra: dict[int, dict[str, list]] = {}  # object id -> scenario series per frame
+        self.ground = self.add_box((0, 0, -0.05), (20, 20, 0.05), GROUND_RGB, mass=0.0) if ground else None
+
+    # -- building -----------------------------------------------------------------------
+    def add_box(self, pos, half_extents, colour, mass=0.0, orientation=(0, 0, 0, 1), collide=True, **dyn) -> int:
+        vis = self.bc.createVisualShape(p.GEOM_BOX, halfExtents=half_extents, rgbaColor=(*rgb_of(colour), 1))
+        col = self.bc.createCollisionShape(p.GEOM_BOX, halfExtents=half_extents) if collide else -1
+        return self._body(mass, col, vis, pos, orientation, dyn)
+
+    def add_sphere(self, pos, radius, colour, mass=1.0, **dyn) -> int:
+        vis = self.bc.createVisualShape(p.GEOM_SPHERE, radius=radius, rgbaColor=(*rgb_of(colour), 1))
+        col = self.bc.createCollisionShape(p.GEOM_SPHERE, radius=radius)
+        return self._body(mass, col, vis, pos, (0, 0, 0, 1), dyn)
+
+    def add_cylinder(self, pos, radius, length, colour, mass=1.0, orientation=(0, 0, 0, 1), **dyn) -> int:
+        vis = self.bc.createVisualShape(p.GEOM_CYLINDER, radius=radius, length=length, rgbaColor=(*rgb_of(colour), 1))
+        col = self.bc.createCollisionShape(p.GEOM_CYLINDER, radius=radius, height=length)
+        return self._body(mass, col, vis, pos, orientation, dyn)
+
+    def _body(self, mass, col, vis, pos, orn, dyn) -> int:
+        body = self.bc.createMultiBody(mass, col, vis, basePosition=pos, baseOrientation=orn)
+        if dyn:
+            self.bc.changeDynamics(body, -1, **dyn)
+        return body
+
+    def add_object(self, name: str, role: str, colour: str | tuple, bodies: list[int], **info) -> int:
+        """Register bodies as one recorded object; `colour` is a PALETTE name or an RGB tuple."""
+        rgb = rgb_of(colour)
+        oid = len(self.objects)
+        self.objects.append({"id": oid, "name": name, "role": role,
+                             "colour": colour if isinstance(colour, str) else None,
+                             "rgb": [int(round(255 * c)) for c in rgb], **info})
+        self.bodies[oid] = list(bodies)
+        return oid
+
+    def add_bodies(self, oid: int, bodies: list[int]) -> None:
+        """Attach more bodies to an object (paint decals, shards): they share its id in `seg`."""
+        self.bodies[oid].extend(bodies)
+
+    def remove_bodies(self, oid: int, bodies: list[int]) -> None:
+        """Remove bodies from the world (bitten food voxels); the object's first body must stay."""
+        for b in bodies:
+            self.bodies[oid].remove(b)
+            self.bc.removeBody(b)
+
+    def event(self, kind: str, objects: list[int], **info) -> None:
+        """Record an event at the frame being simulated towards (the next recorded frame)."""
+        self.events.append({"frame": self.frame, "kind": kind, "objects": list(objects), **info})
+
+    def record(self, oid: int, key: str, value) -> None:
+        """Record a scenario-specific per-frame series value; call once per frame from `on_frame`."""
+        self.extra.setdefault(oid, {}).setdefault(key, []).append(value)
+
+    # -- running ------------------------------------------------------------------------
+    def render(self, view, proj) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        h, w = self.spec.height, self.spec.width
+        _, _, rgba, zbuf, seg = self.bc.getCameraImage(
+            w, h, view, proj, renderer=p.ER_TINY_RENDERER, shadow=0,
+            lightDirection=(0.4, -0.6, 1.0), lightAmbientCoeff=0.6, lightDiffuseCoeff=0.45,
+            lightSpecularCoeff=0.0)
+        rgb = np.asarray(rgba, dtype=np.uint8).reshape(h, w, 4)[..., :3]
+        zbuf = np.asarray(zbuf, dtype=np.float32).reshape(h, w)
+        depth = FAR * NEAR / (FAR - (FAR - NEAR) * zbuf)  # OpenGL z-buffer -> metres
+        body_seg = np.asarray(seg, dtype=np.int64).reshape(h, w)
+        lut = np.full(max(body_seg.max(), 0) + 2, -1, dtype=np.int32)  # body id -> object id, -1 background
+        for oid, bodies in self.bodies.items():
+            lut[[b for b in bodies if b < len(lut) - 1]] = oid
+        return rgb, lut[body_seg], depth.astype(np.float16)
+
+    def pose(self, oid: int) -> tuple[list, list, list, list]:
+        body = self.bodies[oid][0]
+        pos, orn = self.bc.getBasePositionAndOrientation(body)
+        lin, ang = self.bc.getBaseVelocity(body)
+        return list(pos), list(orn), list(lin), list(ang)
+
+    def contacts(self, body_a: int, body_b: int | None = None) -> list:
+        return self.bc.getContactPoints(body_a) if body_b is None else self.bc.getContactPoints(body_a, body_b)
+
+    def close(self) -> None:
+        self.bc.disconnect()
+
+
+class Scenario:
+    """Base class of a scenario. Subclasses set the class attributes and override `build`."""
+    family: ClassVar[str]
+    name: ClassVar[str]
+    description: ClassVar[str]
+    ranges: ClassVar[dict[str, Any]]  # parameter -> Uniform | LogUniform | Integer | Choice
+
+    def sample_params(self, rng: np.random.Generator) -> dict:
+        """Draw every declared parameter in declaration order, then let the scenario add derived ones."""
+        params = {k: r.sample(rng) for k, r in self.ranges.items()}
+        params.update(self.derive(params, rng))
+        return params
+
+    def derive(self, params: dict, rng: np.random.Generator) -> dict:
+        """Extra parameters that depend on the sampled ones (colours, camera); override as needed."""
+        return {}
+
+    def camera(self, params: dict) -> Camera:
+        raise NotImplementedError
+
+    def build(self, scene: Scene, params: dict) -> None:
+        raise NotImplementedError
+
+    def on_step(self, scene: Scene, params: dict) -> None:
+        """Called before every physics step: scripted motion, breaking, bites."""
+
+    def on_frame(self, scene: Scene, params: dict) -> None:
+        """Called after every physics frame is rendered: scenario-specific per-frame series."""
+
+    def caption(self, params: dict) -> str:
+        raise NotImplementedError
+
+
+def run_scenario(scenario: Scenario, seed: int, spec: RenderSpec = RenderSpec(), params: dict | None = None) -> Episode:
+    """Simulate one episode. `params` overrides the sampled ones (used by tests and re-simulation)."""
+    rng = np.random.default_rng(seed)
+    sampled = scenario.sample_params(rng)
+    if params:
+        sampled.update(params)
+    params = sampled
+    scene = Scene(spec)
+    try:
+        scenario.build(scene, params)
+        view, proj = scenario.camera(params).matrices(spec)
+        T, H, W = spec.n_frames, spec.height, spec.width
+        rgb = np.empty((T, H, W, 3), np.uint8)
+        seg = np.empty((T, H, W), np.int32)
+        depth = np.empty((T, H, W), np.float16)
+        states = {str(o["id"]): {k: [] for k in ("position", "orientation", "linear_velocity",
+                                                  "angular_velocity", "visible")} for o in scene.objects}
+        in_contact = {o["id"]: False for o in scene.objects}
+        for t in range(T):
+            if t > 0:
+                for _ in range(spec.steps_per_frame):
+                    scenario.on_step(scene, params)
+                    scene.bc.stepSimulation()
+                    scene.step_index += 1
+            rgb[t], seg[t], depth[t] = scene.render(view, proj)
+            visible_ids = set(np.unique(seg[t]).tolist())
+            for o in scene.objects:
+                oid, st = o["id"], states[str(o["id"])]
+                pos, orn, lin, ang = scene.pose(oid)
+                st["position"].append(_round(pos)); st["orientation"].append(_round(orn))
+                st["linear_velocity"].append(_round(lin)); st["angular_velocity"].append(_round(ang))
+                st["visible"].append(oid in visible_ids)
+                touching = _touches_other(scene, oid)
+                if touching and not in_contact[oid] and o["role"] not in STATIC_ROLES:
+                    scene.events.append({"frame": t, "kind": "contact", "objects": [oid]})
+                in_contact[oid] = touching
+            scenario.on_frame(scene, params)
+            scene.frame = t + 1
+        for oid, series in scene.extra.items():
+            states[str(oid)].update(series)
+        events = scene.events + _visibility_events(scene.objects, states, view, proj, H, W)
+        events.sort(key=lambda e: (e["frame"], e["kind"], e["objects"]))
+        meta = {
+            "schema_version": SCHEMA_VERSION, "family": scenario.family, "scenario": scenario.name,
+            "episode_id": f"{scenario.name}-{seed:07d}", "seed": int(seed), "params": _jsonable(params),
+            "render": asdict(spec), "fps": spec.fps, "sim_hz": spec.sim_hz, "height": H, "width": W, "n_frames": T,
+            "camera": {"view": view, "projection": proj, "near": NEAR, "far": FAR, **asdict(scenario.camera(params))},
+            "objects": scene.objects, "states": states, "events": events,
+            "caption": scenario.caption(params), "versions": versions(),
+        }
+        return Episode(rgb=rgb, seg=seg, depth=depth, meta=meta)
+    finally:
+        scene.close()
+
+
+STATIC_ROLES = ("occluder", "support", "canvas", "paint", "food", "ramp", "wall")
+
+
+def _touches_other(scene: Scene, oid: int) -> bool:
+    own = set(scene.bodies[oid])
+    for b in scene.bodies[oid][:1]:
+        for c in scene.bc.getContactPoints(b):
+            if c[2] not in own:
+                return True
+    return False
+
+
+def _visibility_events(objects: list[dict], states: dict, view, proj, height: int, width: int) -> list[dict]:
+    """'occluded' when an object inside the image stops being visible, 'reappeared' when it is seen
+    again; leaving or entering the image is 'left_view' / 'entered_view' instead."""
+    camera = {"view": view, "projection": proj}
+    events = []
+    for o in objects:
+        if o["role"] in STATIC_ROLES:
+            continue
+        st = states[str(o["id"])]
+        vis = st["visible"]
+        xy = project_to_pixels(camera, np.asarray(st["position"]), height, width)
+        inside = (xy[:, 0] >= 0) & (xy[:, 0] <= width - 1) & (xy[:, 1] >= 0) & (xy[:, 1] <= height - 1)
+        for t in range(1, len(vis)):
+            if vis[t - 1] and not vis[t]:
+                events.append({"frame": t, "kind": "occluded" if inside[t] else "left_view", "objects": [o["id"]]})
+            elif not vis[t - 1] and vis[t] and any(vis[:t]):
+                events.append({"frame": t, "kind": "reappeared" if inside[t - 1] else "entered_view", "objects": [o["id"]]})
+    return events
+
+
+def _round(v, nd: int = 6) -> list[float]:
+    return [round(float(x), nd) for x in v]
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj
