@@ -33,10 +33,24 @@ def _import_pybullet():
 
 
 class Client:
-    """pybullet's functions bound to one DIRECT physics client (like BulletClient, without its argv print)."""
+    """pybullet's functions bound to one DIRECT physics client (like BulletClient, without its argv print).
+
+    Connecting costs about as much as rendering a whole 64x64 episode, so clients are pooled per
+    process and reset (resetSimulation) between scenes instead of reconnected.
+    """
+    _pool: ClassVar[list["Client"]] = []
 
     def __init__(self):
         self.id = p.connect(p.DIRECT)
+
+    @classmethod
+    def acquire(cls) -> "Client":
+        client = cls._pool.pop() if cls._pool else cls()
+        client.resetSimulation()
+        return client
+
+    def release(self) -> None:
+        self._pool.append(self)
 
     def __getattr__(self, name):
         fn = getattr(p, name)
@@ -143,7 +157,7 @@ class Scene:
 
     def __init__(self, spec: RenderSpec, ground: bool = True):
         self.spec = spec
-        self.bc = Client()
+        self.bc = Client.acquire()
         self.bc.setGravity(0, 0, -GRAVITY)
         self.bc.setPhysicsEngineParameter(fixedTimeStep=1.0 / spec.sim_hz, numSubSteps=1, deterministicOverlappingPairs=1)
         self.objects: list[dict] = []         # meta.json records (id, name, role, rgb, ...)
@@ -152,6 +166,7 @@ class Scene:
         self.frame = 0                          # index of the next frame to be recorded
         self.step_index = 0                     # physics steps taken
         self.extra: dict[int, dict[str, list]] = {}  # object id -> scenario series per frame
+        self.scratch: dict[str, Any] = {}       # a scenario's own working state for this episode (plans, counters)
         self.ground = self.add_box((0, 0, -0.05), (20, 20, 0.05), GROUND_RGB, mass=0.0) if ground else None
 
     # -- building -----------------------------------------------------------------------
@@ -169,6 +184,19 @@ class Scene:
         vis = self.bc.createVisualShape(p.GEOM_CYLINDER, radius=radius, length=length, rgbaColor=(*rgb_of(colour), 1))
         col = self.bc.createCollisionShape(p.GEOM_CYLINDER, radius=radius, height=length)
         return self._body(mass, col, vis, pos, orientation, dyn)
+
+    def add_anchor(self, pos) -> int:
+        """An invisible body without collision: the recorded pose of an object whose visible bodies
+        come and go (bitten food voxels, paint decals, glass shards)."""
+        return self.bc.createMultiBody(0.0, -1, -1, basePosition=pos)
+
+    def drive(self, body: int, pos, next_pos, orientation=(0, 0, 0, 1)) -> None:
+        """Script a mass-0 body from `on_step`: place it at `pos` with the velocity that carries it to
+        `next_pos` in this physics step (PyBullet integrates mass-0 bodies' velocity), so its recorded
+        velocity is the scripted one and it pushes dynamic bodies it meets."""
+        vel = (np.asarray(next_pos, float) - np.asarray(pos, float)) * self.spec.sim_hz
+        self.bc.resetBasePositionAndOrientation(body, pos, orientation)
+        self.bc.resetBaseVelocity(body, vel.tolist(), (0, 0, 0))
 
     def _body(self, mass, col, vis, pos, orn, dyn) -> int:
         body = self.bc.createMultiBody(mass, col, vis, basePosition=pos, baseOrientation=orn)
@@ -230,7 +258,7 @@ class Scene:
         return self.bc.getContactPoints(body_a) if body_b is None else self.bc.getContactPoints(body_a, body_b)
 
     def close(self) -> None:
-        self.bc.disconnect()
+        self.bc.release()
 
 
 class Scenario:
@@ -240,11 +268,44 @@ class Scenario:
     description: ClassVar[str]
     ranges: ClassVar[dict[str, Any]]  # parameter -> Uniform | LogUniform | Integer | Choice
 
-    def sample_params(self, rng: np.random.Generator) -> dict:
-        """Draw every declared parameter in declaration order, then let the scenario add derived ones."""
+    def sample_params(self, rng: np.random.Generator, overrides: dict | None = None) -> dict:
+        """Draw every declared parameter in declaration order, apply overrides, then add derived ones.
+
+        Every parameter is drawn even when overridden, so the rng stream (and with it every other
+        parameter) is the same with and without overrides.
+        """
+        overrides = overrides or {}
         params = {k: r.sample(rng) for k, r in self.ranges.items()}
+        params.update({k: v for k, v in overrides.items() if k in self.ranges})
         params.update(self.derive(params, rng))
+        params.update(overrides)  # overrides of derived parameters (colours, perturbations) win too
         return params
+
+    def check_overrides(self, overrides: dict) -> dict:
+        """Validate user-set parameters against the declared ranges; returns them with their types fixed.
+
+        Values outside a range are allowed (extrapolation is a use), impossible ones are not:
+        a negative value for a parameter whose range is non-negative, a non-number for a number.
+        """
+        checked = {}
+        for key, value in overrides.items():
+            if key not in self.ranges:
+                raise ValueError(f"scenario {self.name} has no parameter '{key}'; choose from {', '.join(self.ranges)}")
+            rng = self.ranges[key]
+            if isinstance(rng, Choice):
+                match = [o for o in rng.options if str(o) == str(value)]
+                if not match:
+                    raise ValueError(f"{self.name}.{key} must be {rng}, got {value!r}")
+                checked[key] = match[0]
+                continue
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                raise ValueError(f"{self.name}.{key} must be a number, got {value!r}") from None
+            if not np.isfinite(number) or (rng.lo >= 0 and number < 0) or (isinstance(rng, LogUniform) and number <= 0):
+                raise ValueError(f"{self.name}.{key} = {value} is impossible (range {rng})")
+            checked[key] = int(number) if isinstance(rng, Integer) else number
+        return checked
 
     def derive(self, params: dict, rng: np.random.Generator) -> dict:
         """Extra parameters that depend on the sampled ones (colours, camera); override as needed."""
@@ -268,11 +329,7 @@ class Scenario:
 
 def run_scenario(scenario: Scenario, seed: int, spec: RenderSpec = RenderSpec(), params: dict | None = None) -> Episode:
     """Simulate one episode. `params` overrides the sampled ones (used by tests and re-simulation)."""
-    rng = np.random.default_rng(seed)
-    sampled = scenario.sample_params(rng)
-    if params:
-        sampled.update(params)
-    params = sampled
+    params = scenario.sample_params(np.random.default_rng(seed), params)
     scene = Scene(spec)
     try:
         scenario.build(scene, params)
@@ -291,7 +348,7 @@ def run_scenario(scenario: Scenario, seed: int, spec: RenderSpec = RenderSpec(),
                     scene.bc.stepSimulation()
                     scene.step_index += 1
             rgb[t], seg[t], depth[t] = scene.render(view, proj)
-            visible_ids = set(np.unique(seg[t]).tolist())
+            visible_ids = set(np.flatnonzero(np.bincount(seg[t].ravel() + 1)) - 1)
             for o in scene.objects:
                 oid, st = o["id"], states[str(o["id"])]
                 pos, orn, lin, ang = scene.pose(oid)

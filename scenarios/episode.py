@@ -80,11 +80,20 @@ class Episode:
         folder = Path(root) / self.family / self.scenario / self.episode_id
         folder.mkdir(parents=True, exist_ok=True)
         (folder / META_FILE).unlink(missing_ok=True)  # an overwrite is incomplete until it is done
-        buf = io.BytesIO()
-        np.savez_compressed(buf, rgb=self.rgb, seg=self.seg, depth=self.depth)
-        atomic_write_bytes(folder / FRAMES_FILE, buf.getvalue())
-        atomic_write_json(folder / META_FILE, self.meta)
+        atomic_write_bytes(folder / FRAMES_FILE, _npz_bytes(rgb=self.rgb, seg=self.seg, depth=self.depth))
+        atomic_write_json(folder / META_FILE, self.meta, indent=None)  # long per-frame series: compact
         return folder
+
+
+def _npz_bytes(**arrays: np.ndarray) -> bytes:
+    """An .npz (a zip of .npy files, what np.load reads) deflated at level 1: several times faster to
+    write than np.savez_compressed and within a few percent of its size on rendered frames."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        for name, a in arrays.items():
+            with zf.open(f"{name}.npy", "w") as f:
+                np.lib.format.write_array(f, np.ascontiguousarray(a), allow_pickle=False)
+    return buf.getvalue()
 
 
 def project_to_pixels(camera: dict, points: np.ndarray, height: int, width: int) -> np.ndarray:

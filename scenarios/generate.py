@@ -7,7 +7,7 @@ that are already complete.
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,14 +39,17 @@ def plan(names: list[str], n: int, seed: int) -> list[Job]:
     return [Job(names[k % len(names)], seed + k) for k in range(n)]
 
 
-def _run(job: Job, root: str, spec: RenderSpec) -> str:
+def _run(job: Job, root: str, spec: RenderSpec, params: dict | None) -> str:
     from . import generate_episode  # imported in the worker process
-    return str(generate_episode(job.scenario, job.seed, spec).save(root))
+    checked = get_scenario(job.scenario).check_overrides(params or {})
+    return str(generate_episode(job.scenario, job.seed, spec, checked).save(root))
 
 
 def generate_many(root: str | Path, names: list[str], n: int, seed: int = 0, spec: RenderSpec = RenderSpec(),
-                  workers: int = 1, progress: bool = True) -> list[Path]:
-    """Write the batch under root; return every episode folder of the batch (existing ones included)."""
+                  workers: int = 1, progress: bool = True, params: dict | None = None) -> list[Path]:
+    """Write the batch under root; return every episode folder of the batch (existing ones included).
+
+    `params` fixes scenario parameters (checked against each scenario's ranges)."""
     root = Path(root)
     jobs = plan(names, n, seed)
     todo = [j for j in jobs if not is_complete(j.folder(root))]
@@ -54,11 +57,13 @@ def generate_many(root: str | Path, names: list[str], n: int, seed: int = 0, spe
     with bar:
         if workers <= 1 or len(todo) <= 1:
             for job in todo:
-                _run(job, str(root), spec)
+                _run(job, str(root), spec, params)
                 bar.update()
         else:
             with ProcessPoolExecutor(max_workers=min(workers, len(todo))) as pool:
-                for _ in pool.map(_run, todo, [str(root)] * len(todo), [spec] * len(todo), chunksize=1):
+                futures = [pool.submit(_run, job, str(root), spec, params) for job in todo]
+                for future in as_completed(futures):
+                    future.result()
                     bar.update()
     return [j.folder(root) for j in jobs]
 

@@ -1,0 +1,130 @@
+"""python -m scenarios generate | ls | preview"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .engine import RenderSpec
+from .episode import EpisodeError, load_episode
+from .generate import default_workers, generate_many
+from .registry import FAMILIES, SCENARIOS, UnknownScenarioError, get_scenario, scenarios_of
+
+
+def cmd_generate(args) -> int:
+    spec = RenderSpec(height=args.height, width=args.width, fps=args.fps, n_frames=args.frames, sim_hz=args.sim_hz)
+    if args.scenario:
+        names = [get_scenario(s).name for s in args.scenario]
+        if args.family:
+            wrong = [n for n in names if SCENARIOS[n].family not in args.family]
+            if wrong:
+                raise UnknownScenarioError(f"scenario {wrong[0]} is not in family {', '.join(args.family)}")
+    else:
+        names = [n for f in (args.family or FAMILIES) for n in scenarios_of(f)]
+    if not names:
+        raise UnknownScenarioError("no scenarios selected")
+    overrides = dict(_key_value(kv) for kv in args.set or [])
+    for name in names:
+        SCENARIOS[name].check_overrides(overrides)
+    folders = generate_many(args.out, names, args.n, args.seed, spec, workers=args.workers, params=overrides)
+    print(f"{len(folders)} episodes of {', '.join(names)} in {args.out}")
+    return 0
+
+
+def _key_value(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise ValueError(f"--set expects key=value, got {text!r}")
+    return key, value
+
+
+def cmd_ls(args) -> int:
+    for family, names in FAMILIES.items():
+        print(f"{family}")
+        for name in names:
+            s = SCENARIOS[name]
+            print(f"  {name}: {s.description}")
+            for key, rng in s.ranges.items():
+                print(f"      {key:<14} {rng}")
+    return 0
+
+
+def cmd_preview(args) -> int:
+    from .preview import write_preview  # cv2/PIL only when previewing
+    for path in args.path:
+        ep = load_episode(path)
+        png, gif = write_preview(ep, args.out or path)
+        print(f"{png}\n{gif}")
+    return 0
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    value = int(text) if text.lstrip("-").isdigit() else None
+    if value is None or value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """Usage mistakes print one line, not the whole usage block."""
+
+    def error(self, message):
+        self.exit(2, f"error: {self.prog}: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(prog="python -m scenarios", description="PyBullet ground-truth episodes.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+
+    g = sub.add_parser("generate", help="simulate and write episodes (parallel, resumable)")
+    g.add_argument("--family", nargs="+", help=f"families to draw from (default: all): {', '.join(FAMILIES)}")
+    g.add_argument("--scenario", nargs="+", help="scenarios to draw from (default: every scenario of the families)")
+    g.add_argument("--n", type=non_negative_int, default=8, help="number of episodes (spread over the scenarios)")
+    g.add_argument("--out", default="data/episodes", help="root folder of the episodes")
+    g.add_argument("--seed", type=non_negative_int, default=0, help="seed of the first episode; episode k uses seed+k")
+    g.add_argument("--height", type=positive_int, default=RenderSpec.height)
+    g.add_argument("--width", type=positive_int, default=RenderSpec.width)
+    g.add_argument("--fps", type=positive_int, default=RenderSpec.fps)
+    g.add_argument("--frames", type=positive_int, default=RenderSpec.n_frames)
+    g.add_argument("--sim-hz", type=positive_int, default=RenderSpec.sim_hz, help="physics steps per second")
+    g.add_argument("--set", nargs="+", metavar="KEY=VALUE", help="fix a scenario parameter (see `ls`), e.g. height=1.2")
+    g.add_argument("--workers", type=positive_int, default=default_workers(), help="processes (default: all cores)")
+    g.set_defaults(fn=cmd_generate)
+
+    ls = sub.add_parser("ls", help="families, scenarios and their parameter ranges")
+    ls.set_defaults(fn=cmd_ls)
+
+    pv = sub.add_parser("preview", help="contact-sheet PNG and animated GIF of episodes")
+    pv.add_argument("path", nargs="+", help="episode folders")
+    pv.add_argument("--out", help="folder for the pictures (default: the episode folder)")
+    pv.set_defaults(fn=cmd_preview)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.fn(args)
+    except (UnknownScenarioError, EpisodeError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # full disk, unwritable folder: the atomic writes left nothing half-done
+        print(f"error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted: complete episodes are kept; rerun the same command to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""Bite: a ball-shaped biter takes 1-3 bites out of a burger built of voxels, and the marks stay.
+
+The food is a disc of small boxes (voxels) in a few layers, all one colour, so removing a
+voxel is a visible, permanent change. The biter is scripted (mass 0): it waits beside the
+food, moves in, and at its deepest point the voxels whose centres lie inside the ball are
+removed (a "bite" event); it backs out, moves round the same side to the next bite, and
+finally withdraws. Per frame the food records `remaining_volume` (m^3) and `bites`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..engine import Camera, Choice, Integer, Scenario, Scene, Uniform, sample_colours, p
+from ._motion import keyframed
+
+VOXEL = 0.03             # edge of a food voxel (m)
+CLEARANCE = 0.07         # gap between the biter and the food while it moves round (m)
+# Approach angles (degrees about +z from +x; the camera looks along +y) of the bite slots on the
+# right side; the left side mirrors them. Bites never come from behind, where the food hides them.
+RIGHT_SLOTS = (-50.0, -12.0, 26.0)
+WORDS = {1: "one bite", 2: "two bites", 3: "three bites"}
+
+
+class Bite(Scenario):
+    family = "state_change"
+    name = "bite"
+    description = "a ball-shaped biter takes 1-3 bites out of a burger made of voxels; the bite marks stay"
+    ranges = {
+        "n_bites": Integer(1, 3),
+        "food_radius": Uniform(0.09, 0.13),   # radius of the burger disc (m)
+        "n_layers": Integer(2, 4),            # voxel layers; height = n_layers * 3 cm
+        "bite_radius": Uniform(0.04, 0.06),   # radius of the biter ball (m); voxels inside it are eaten
+        "bite_depth": Uniform(0.5, 1.0),      # how far the ball pushes past the food's edge, in ball radii
+        "bite_height": Uniform(0.5, 1.0),     # ball centre height at a bite, as a fraction of the food's height
+        "side": Choice(("right", "left")),    # the side of the food the biter works on
+        "cam_distance": Uniform(0.75, 0.9),
+        "cam_yaw": Uniform(-12.0, 12.0),
+        "cam_pitch": Uniform(-40.0, -28.0),
+    }
+
+    def derive(self, params, rng):
+        food, biter = sample_colours(rng, 2)
+        slots = np.sort(rng.choice(len(RIGHT_SLOTS), size=params["n_bites"], replace=False))
+        angles = [RIGHT_SLOTS[i] + rng.uniform(-6.0, 6.0) for i in slots]
+        if params["side"] == "left":
+            angles = [180.0 - a for a in angles]
+        return {"food_colour": food, "biter_colour": biter, "bite_angles": [round(a, 3) for a in angles]}
+
+    def camera(self, params):
+        shift = 0.07 if params["side"] == "right" else -0.07  # keep the waiting biter in the frame
+        return Camera(target=(shift, 0.0, 0.5 * VOXEL * params["n_layers"]), distance=params["cam_distance"],
+                      yaw=params["cam_yaw"], pitch=params["cam_pitch"])
+
+    def build(self, scene: Scene, params):
+        R, r, height = params["food_radius"], params["bite_radius"], VOXEL * params["n_layers"]
+        # Food: voxel centres on a grid, kept where they fall inside the disc.
+        n = int(np.ceil(R / VOXEL))
+        grid = (np.arange(-n, n) + 0.5) * VOXEL
+        centres = np.array([(x, y, (k + 0.5) * VOXEL) for k in range(params["n_layers"])
+                            for x in grid for y in grid if x * x + y * y <= R * R])  # (V, 3)
+        vis = scene.bc.createVisualShape(p.GEOM_BOX, halfExtents=[VOXEL / 2] * 3,
+                                         rgbaColor=(*_rgb(params["food_colour"]), 1))
+        voxels = [scene.bc.createMultiBody(0.0, -1, vis, basePosition=c.tolist()) for c in centres]
+        anchor = scene.add_anchor((0.0, 0.0, height / 2))  # the food's recorded pose; never eaten
+        food = scene.add_object("burger", "food", params["food_colour"], [anchor] + voxels,
+                                radius=R, height=height, voxel=VOXEL, n_voxels=len(voxels))
+
+        # Plan the bites on the voxel grid: each must eat at least one voxel, so push deeper if needed.
+        left = np.ones(len(voxels), bool)
+        plan = []
+        for angle in params["bite_angles"]:
+            u = np.array([np.cos(np.radians(angle)), np.sin(np.radians(angle)), 0.0])
+            z = min(params["bite_height"] * height, height)
+            depth = params["bite_depth"] * r
+            while True:
+                centre = (R + r - depth) * u + (0.0, 0.0, z)
+                eaten = left & (np.linalg.norm(centres - centre, axis=1) <= r)
+                if eaten.any() or depth > R + r:
+                    break
+                depth += 0.25 * r
+            left &= ~eaten
+            plan.append({"angle": angle, "rho": R + r - depth, "z": z, "eaten": [voxels[i] for i in np.flatnonzero(eaten)]})
+
+        # Timeline: bites spread over the middle of the clip; the ball goes in and out in 35% of the gap.
+        duration = (scene.spec.n_frames - 1) / scene.spec.fps
+        n_bites = len(plan)
+        gap = 0.6 * duration / n_bites
+        rho_out = R + VOXEL + r + CLEARANCE
+        times, keys = [0.0], [(plan[0]["angle"], rho_out + 0.06, plan[0]["z"] + 0.04)]
+        for k, b in enumerate(plan):
+            b["time"] = duration * 0.2 + gap * (k + 0.5)
+            for dt, rho in ((-0.35 * gap, rho_out), (0.0, b["rho"]), (0.35 * gap, rho_out)):
+                times.append(b["time"] + dt)
+                keys.append((b["angle"], rho, b["z"]))
+        times.append(duration)
+        keys.append((plan[-1]["angle"], rho_out + 0.1, plan[-1]["z"] + 0.08))
+        ball = scene.add_sphere(_polar(keys[0]), r, params["biter_colour"], mass=0.0)
+        biter = scene.add_object("ball", "biter", params["biter_colour"], [ball], radius=r)
+        scene.scratch.update(food=food, biter=biter, ball=ball, plan=plan, next_bite=0,
+                             times=times, keys=keys, voxel_volume=VOXEL ** 3)
+
+    def on_step(self, scene: Scene, params):
+        s = scene.scratch
+        dt = 1.0 / scene.spec.sim_hz
+        t = scene.step_index * dt
+        scene.drive(s["ball"], _polar(keyframed(t, s["times"], s["keys"])),
+                    _polar(keyframed(t + dt, s["times"], s["keys"])))
+        while s["next_bite"] < len(s["plan"]) and s["plan"][s["next_bite"]]["time"] <= t + dt:
+            bite = s["plan"][s["next_bite"]]
+            scene.remove_bodies(s["food"], bite["eaten"])
+            s["next_bite"] += 1
+            scene.event("bite", [s["food"], s["biter"]], bite=s["next_bite"], removed_voxels=len(bite["eaten"]),
+                        removed_volume=round(len(bite["eaten"]) * s["voxel_volume"], 9))
+
+    def on_frame(self, scene: Scene, params):
+        s = scene.scratch
+        n_left = len(scene.bodies[s["food"]]) - 1  # minus the anchor
+        scene.record(s["food"], "remaining_volume", round(n_left * s["voxel_volume"], 9))
+        scene.record(s["food"], "bites", s["next_bite"])
+
+    def caption(self, params):
+        return (f"a {params['biter_colour']} ball takes {WORDS[params['n_bites']]} out of a "
+                f"{params['food_colour']} burger from the {params['side']}, and the bite marks stay")
+
+
+def _polar(key) -> list[float]:
+    """(angle in degrees, radial distance, height) -> world position."""
+    angle, rho, z = key
+    return [rho * np.cos(np.radians(angle)), rho * np.sin(np.radians(angle)), z]
+
+
+def _rgb(colour):
+    from ..engine import rgb_of
+    return rgb_of(colour)
