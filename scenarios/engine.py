@@ -225,7 +225,8 @@ class Scene:
             self.bc.removeBody(b)
 
     def event(self, kind: str, objects: list[int], **info) -> None:
-        """Record an event at the frame being simulated towards (the next recorded frame)."""
+        """Record an event at the frame being simulated towards (the next recorded frame, whose image
+        is the first to show its effect)."""
         self.events.append({"frame": self.frame, "kind": kind, "objects": list(objects), **info})
 
     def record(self, oid: int, key: str, value) -> None:
@@ -340,13 +341,21 @@ def run_scenario(scenario: Scenario, seed: int, spec: RenderSpec = RenderSpec(),
         depth = np.empty((T, H, W), np.float16)
         states = {str(o["id"]): {k: [] for k in ("position", "orientation", "linear_velocity",
                                                   "angular_velocity", "visible")} for o in scene.objects}
-        in_contact = {o["id"]: False for o in scene.objects}
+        movers = [o["id"] for o in scene.objects if o["role"] not in STATIC_ROLES]
+        in_contact = {oid: _touching(scene, oid) for oid in movers}
         for t in range(T):
             if t > 0:
                 for _ in range(spec.steps_per_frame):
                     scenario.on_step(scene, params)
                     scene.bc.stepSimulation()
                     scene.step_index += 1
+                    # contacts are checked every physics step: a bounce can start and end between frames
+                    for oid in movers:
+                        other = _touching(scene, oid)
+                        if other is not None and in_contact[oid] is None:
+                            scene.events.append({"frame": t, "kind": "contact", "objects": [oid],
+                                                 "with": other, "time": round(scene.step_index / spec.sim_hz, 6)})
+                        in_contact[oid] = other
             rgb[t], seg[t], depth[t] = scene.render(view, proj)
             visible_ids = set(np.flatnonzero(np.bincount(seg[t].ravel() + 1)) - 1)
             for o in scene.objects:
@@ -355,10 +364,6 @@ def run_scenario(scenario: Scenario, seed: int, spec: RenderSpec = RenderSpec(),
                 st["position"].append(_round(pos)); st["orientation"].append(_round(orn))
                 st["linear_velocity"].append(_round(lin)); st["angular_velocity"].append(_round(ang))
                 st["visible"].append(oid in visible_ids)
-                touching = _touches_other(scene, oid)
-                if touching and not in_contact[oid] and o["role"] not in STATIC_ROLES:
-                    scene.events.append({"frame": t, "kind": "contact", "objects": [oid]})
-                in_contact[oid] = touching
             scenario.on_frame(scene, params)
             scene.frame = t + 1
         for oid, series in scene.extra.items():
@@ -381,13 +386,13 @@ def run_scenario(scenario: Scenario, seed: int, spec: RenderSpec = RenderSpec(),
 STATIC_ROLES = ("occluder", "support", "canvas", "paint", "food", "ramp", "wall")
 
 
-def _touches_other(scene: Scene, oid: int) -> bool:
-    own = set(scene.bodies[oid])
-    for b in scene.bodies[oid][:1]:
-        for c in scene.bc.getContactPoints(b):
-            if c[2] not in own:
-                return True
-    return False
+def _touching(scene: Scene, oid: int) -> int | None:
+    """What the object's main body touches: another object's id, -1 for the ground or scenery, or None."""
+    own = scene.bodies[oid]
+    for c in scene.bc.getContactPoints(own[0]):
+        if c[2] not in own:
+            return next((other for other, bodies in scene.bodies.items() if c[2] in bodies), -1)
+    return None
 
 
 def _visibility_events(objects: list[dict], states: dict, view, proj, height: int, width: int) -> list[dict]:
