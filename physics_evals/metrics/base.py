@@ -18,6 +18,10 @@ from scenarios import Episode
 GROUPS = ("permanence", "plausibility", "physics_iq", "pixels")  # pixels never enter physics scores
 
 
+class ClipError(ValueError):
+    """A rollout that cannot be compared with its truth (shape, dtype, length); one line naming it."""
+
+
 @dataclass
 class Clip:
     """One rollout next to its truth. Frames after the context only: pred[i] is frame context + i."""
@@ -34,6 +38,19 @@ class Clip:
     def truth_rgb(self) -> np.ndarray:
         """(T_pred, H, W, 3) the true frames the rollout should match."""
         return self.truth.rgb[self.context:self.context + self.horizon]
+
+    def check(self) -> None:
+        """Raise ClipError unless pred is (T_pred, H, W, 3) uint8 with the truth's H, W and frames to match."""
+        if "checked" in self.cache:
+            return
+        where = f"rollout for {self.truth.episode_id}"
+        p, (T, H, W) = self.pred, self.truth.rgb.shape[:3]
+        if not isinstance(p, np.ndarray) or p.dtype != np.uint8 or p.ndim != 4 or p.shape[1:] != (H, W, 3):
+            got = f"{p.dtype}{list(p.shape)}" if isinstance(p, np.ndarray) else type(p).__name__
+            raise ClipError(f"{where}: frames are {got}, expected uint8[T, {H}, {W}, 3]")
+        if self.context < 1 or len(p) == 0 or self.context + len(p) > T:
+            raise ClipError(f"{where}: {len(p)} frames after {self.context} context frames, but the truth has {T}")
+        self.cache["checked"] = True
 
     def memo(self, key, compute: Callable):
         if key not in self.cache:
@@ -58,6 +75,7 @@ class Metric:
             raise ValueError(f"metric {self.name}: group must be one of {GROUPS}, got {self.group!r}")
 
     def __call__(self, clip: Clip) -> float:
+        clip.check()
         return float(self.fn(clip))
 
     def distance(self, value: float) -> float:

@@ -1,0 +1,34 @@
+"""Gravity family: drops, throws, ramps, bounces and objects coming to rest on a support.
+
+Two helpers shared with the occlusion family live here: `frame_box` (a camera that keeps a
+region of the x-z plane in view) `a` and `size_word` (caption words).
+"""
+from __future__ import annotations
+
+import math
+
+from ..engine import Camera
+
+GROUND_ROLLING = 0.08  # rolling friction of a ground that stops a ball rolling at 2 m/s within about 0.5 m
+FOV = 50.0  # vertical field of view of every gravity/occlusion camera (degrees)
+SIZE_WORDS = ((0.09, "small"), (0.12, "medium"), (math.inf, "large"))  # (radius or half edge below, word)
+
+
+def a(phrase: str) -> str:
+    """The phrase with its indefinite article: 'an orange ball', 'a red cube'."""
+    return ("an " if phrase[:1] in "aeiou" else "a ") + phrase
+
+
+def size_word(size: float) -> str:
+    """'small', 'medium' or 'large' for a radius or half edge in metres."""
+    return next(word for limit, word in SIZE_WORDS if size < limit)
+
+
+def frame_box(x_lo: float, x_hi: float, z_lo: float, z_hi: float, yaw: float, pitch: float,
+              margin: float = 1.2, y: float = 0.0) -> Camera:
+    """A camera at (yaw, pitch) degrees aimed at the centre of the box [x_lo, x_hi] x [z_lo, z_hi]
+    (in the plane y) from far enough that the box's larger side fills 1/margin of the view."""
+    span = margin * max(x_hi - x_lo, z_hi - z_lo)
+    distance = 0.5 * span / math.tan(math.radians(FOV) / 2)
+    return Camera(target=(0.5 * (x_lo + x_hi), y, 0.5 * (z_lo + z_hi)), distance=distance,
+                  yaw=yaw, pitch=pitch, fov=FOV)

@@ -2,7 +2,7 @@
 
 The food is a disc of small boxes (voxels) in a few layers, all one colour, so removing a
 voxel is a visible, permanent change. The biter is scripted (mass 0): it waits beside the
-food, moves in, and at its deepest point the voxels whose centres lie inside the ball are
+food, moves in, and at its deepest point the voxels the ball overlaps are
 removed (a "bite" event); it backs out, moves round the same side to the next bite, and
 finally withdraws. Per frame the food records `remaining_volume` (m^3) and `bites`.
 """
@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..engine import Camera, Choice, Integer, Scenario, Scene, Uniform, sample_colours, p
+from ..engine import Camera, Choice, Integer, Scenario, Scene, Uniform, p, rgb_of, sample_colours
 from ._motion import keyframed
 
 VOXEL = 0.03             # edge of a food voxel (m)
-CLEARANCE = 0.07         # gap between the biter and the food while it moves round (m)
+CLEARANCE = 0.05         # gap between the biter and the food while it moves round (m)
 # Approach angles (degrees about +z from +x; the camera looks along +y) of the bite slots on the
 # right side; the left side mirrors them. Bites never come from behind, where the food hides them.
 RIGHT_SLOTS = (-50.0, -12.0, 26.0)
@@ -29,25 +29,30 @@ class Bite(Scenario):
         "n_bites": Integer(1, 3),
         "food_radius": Uniform(0.09, 0.13),   # radius of the burger disc (m)
         "n_layers": Integer(2, 4),            # voxel layers; height = n_layers * 3 cm
-        "bite_radius": Uniform(0.04, 0.06),   # radius of the biter ball (m); voxels inside it are eaten
-        "bite_depth": Uniform(0.5, 1.0),      # how far the ball pushes past the food's edge, in ball radii
+        "bite_radius": Uniform(0.045, 0.065), # radius of the biter ball (m); voxels it touches are eaten
+        "bite_depth": Uniform(0.6, 1.1),      # how far the ball pushes past the food's edge, in ball radii
         "bite_height": Uniform(0.5, 1.0),     # ball centre height at a bite, as a fraction of the food's height
         "side": Choice(("right", "left")),    # the side of the food the biter works on
-        "cam_distance": Uniform(0.75, 0.9),
+        "cam_distance": Uniform(0.6, 0.7),
         "cam_yaw": Uniform(-12.0, 12.0),
-        "cam_pitch": Uniform(-40.0, -28.0),
+        "cam_pitch": Uniform(-50.0, -35.0),
     }
 
     def derive(self, params, rng):
         food, biter = sample_colours(rng, 2)
+        # Anything that depends on other parameters is drawn in build() from this seed, so it follows overrides.
+        return {"food_colour": food, "biter_colour": biter, "layout_seed": int(rng.integers(2 ** 31))}
+
+    @staticmethod
+    def bite_angles(params) -> list[float]:
+        """Approach angle of each bite (degrees): distinct slots on the chosen side, jittered."""
+        rng = np.random.default_rng(params["layout_seed"])
         slots = np.sort(rng.choice(len(RIGHT_SLOTS), size=params["n_bites"], replace=False))
         angles = [RIGHT_SLOTS[i] + rng.uniform(-6.0, 6.0) for i in slots]
-        if params["side"] == "left":
-            angles = [180.0 - a for a in angles]
-        return {"food_colour": food, "biter_colour": biter, "bite_angles": [round(a, 3) for a in angles]}
+        return [round(180.0 - a if params["side"] == "left" else a, 3) for a in angles]
 
     def camera(self, params):
-        shift = 0.07 if params["side"] == "right" else -0.07  # keep the waiting biter in the frame
+        shift = 0.09 if params["side"] == "right" else -0.09  # keep the waiting biter in the frame
         return Camera(target=(shift, 0.0, 0.5 * VOXEL * params["n_layers"]), distance=params["cam_distance"],
                       yaw=params["cam_yaw"], pitch=params["cam_pitch"])
 
@@ -59,22 +64,24 @@ class Bite(Scenario):
         centres = np.array([(x, y, (k + 0.5) * VOXEL) for k in range(params["n_layers"])
                             for x in grid for y in grid if x * x + y * y <= R * R])  # (V, 3)
         vis = scene.bc.createVisualShape(p.GEOM_BOX, halfExtents=[VOXEL / 2] * 3,
-                                         rgbaColor=(*_rgb(params["food_colour"]), 1))
+                                         rgbaColor=(*rgb_of(params["food_colour"]), 1))
         voxels = [scene.bc.createMultiBody(0.0, -1, vis, basePosition=c.tolist()) for c in centres]
         anchor = scene.add_anchor((0.0, 0.0, height / 2))  # the food's recorded pose; never eaten
+        angles = self.bite_angles(params)
         food = scene.add_object("burger", "food", params["food_colour"], [anchor] + voxels,
-                                radius=R, height=height, voxel=VOXEL, n_voxels=len(voxels))
+                                radius=R, height=height, voxel=VOXEL, n_voxels=len(voxels), bite_angles=angles)
 
         # Plan the bites on the voxel grid: each must eat at least one voxel, so push deeper if needed.
         left = np.ones(len(voxels), bool)
         plan = []
-        for angle in params["bite_angles"]:
+        for angle in angles:
             u = np.array([np.cos(np.radians(angle)), np.sin(np.radians(angle)), 0.0])
             z = min(params["bite_height"] * height, height)
             depth = params["bite_depth"] * r
             while True:
                 centre = (R + r - depth) * u + (0.0, 0.0, z)
-                eaten = left & (np.linalg.norm(centres - centre, axis=1) <= r)
+                gap = np.maximum(np.abs(centres - centre) - VOXEL / 2, 0.0)  # ball centre to each voxel box
+                eaten = left & (np.linalg.norm(gap, axis=1) < r)
                 if eaten.any() or depth > R + r:
                     break
                 depth += 0.25 * r
@@ -86,7 +93,7 @@ class Bite(Scenario):
         n_bites = len(plan)
         gap = 0.6 * duration / n_bites
         rho_out = R + VOXEL + r + CLEARANCE
-        times, keys = [0.0], [(plan[0]["angle"], rho_out + 0.06, plan[0]["z"] + 0.04)]
+        times, keys = [0.0], [(plan[0]["angle"], rho_out + 0.03, plan[0]["z"] + 0.03)]
         for k, b in enumerate(plan):
             b["time"] = duration * 0.2 + gap * (k + 0.5)
             for dt, rho in ((-0.35 * gap, rho_out), (0.0, b["rho"]), (0.35 * gap, rho_out)):
@@ -109,7 +116,7 @@ class Bite(Scenario):
             bite = s["plan"][s["next_bite"]]
             scene.remove_bodies(s["food"], bite["eaten"])
             s["next_bite"] += 1
-            scene.event("bite", [s["food"], s["biter"]], bite=s["next_bite"], removed_voxels=len(bite["eaten"]),
+            scene.event("bite", [s["food"], s["biter"]], bite=s["next_bite"], angle=bite["angle"], removed_voxels=len(bite["eaten"]),
                         removed_volume=round(len(bite["eaten"]) * s["voxel_volume"], 9))
 
     def on_frame(self, scene: Scene, params):
@@ -128,7 +135,3 @@ def _polar(key) -> list[float]:
     angle, rho, z = key
     return [rho * np.cos(np.radians(angle)), rho * np.sin(np.radians(angle)), z]
 
-
-def _rgb(colour):
-    from ..engine import rgb_of
-    return rgb_of(colour)

@@ -1,0 +1,94 @@
+"""Scoring throughput of the whole metric suite against the time to merely load the same clips.
+
+Clips: every registered scenario, a few seeds, 64x64, a 32-frame rollout after the context,
+scored twice (the ground truth and a copy-last-frame rollout, which take different paths).
+Load = read the episode folder and the rollout .npz from disk (what any scoring run must do);
+score = tracker + every metric in the registry on the loaded clip. Printed: clips/s of each,
+their ratio, and where the scoring time goes per metric group.
+
+    python benchmarks/bench_scoring.py [--seeds 2 --context 8 --frames 32]
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+import scenarios
+from physics_evals.metrics import METRICS, Clip
+from physics_evals.metrics.common import tracks
+from scenarios import RenderSpec, load_episode
+
+
+def write_clips(root: Path, spec: RenderSpec, seeds: int, context: int) -> list[tuple[Path, Path]]:
+    """(episode folder, rollout file) pairs: the truth itself and a copy of the last context frame."""
+    pairs = []
+    for name in scenarios.SCENARIOS:
+        for seed in range(seeds):
+            try:
+                ep = scenarios.generate_episode(name, seed, spec)
+            except ValueError:
+                continue
+            folder = ep.save(root / "episodes")
+            for model, frames in (("truth", ep.rgb[context:]),
+                                  ("copy_last", np.repeat(ep.rgb[context - 1:context], spec.n_frames - context, 0))):
+                path = root / "rollouts" / model / f"{ep.episode_id}.npz"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                buf = io.BytesIO()
+                np.savez_compressed(buf, rgb=frames)
+                path.write_bytes(buf.getvalue())
+                pairs.append((folder, path))
+    return pairs
+
+
+def load(pair: tuple[Path, Path]):
+    folder, rollout = pair
+    with np.load(rollout) as z:
+        return load_episode(folder), z["rgb"]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=int, default=2, help="episodes per scenario")
+    ap.add_argument("--context", type=int, default=8, help="context frames before the rollout")
+    ap.add_argument("--frames", type=int, default=32, help="rollout frames scored")
+    ap.add_argument("--size", type=int, default=64, help="height and width in pixels")
+    args = ap.parse_args()
+    spec = RenderSpec(height=args.size, width=args.size, fps=15, n_frames=args.context + args.frames)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        pairs = write_clips(Path(tmp), spec, args.seeds, args.context)
+        load(pairs[0])  # warm-up (imports, file cache)
+        t0 = time.perf_counter()
+        loaded = [load(p) for p in pairs]
+        load_s = time.perf_counter() - t0
+
+    per_group = defaultdict(float)
+    t0 = time.perf_counter()
+    for ep, pred in loaded:
+        clip = Clip(ep, args.context, pred)
+        t = time.perf_counter()
+        tracks(clip)  # shared by every object metric; timed on its own
+        per_group["tracker"] += time.perf_counter() - t
+        for m in METRICS.values():
+            t = time.perf_counter()
+            m(clip)
+            per_group[m.group] += time.perf_counter() - t
+    score_s = time.perf_counter() - t0
+
+    n = len(loaded)
+    print(f"{n} clips ({len(pairs) // 2} episodes x 2 rollouts), {args.size}x{args.size}, "
+          f"{args.frames} rollout frames, {len(METRICS)} metrics")
+    print(f"load  (episode + rollout from disk): {n / load_s:8.1f} clips/s")
+    print(f"score (tracker + all metrics):       {n / score_s:8.1f} clips/s")
+    print(f"scoring time / load time: {score_s / load_s:.2f}x")
+    print("scoring time by part: " + ", ".join(f"{k} {v / score_s:.0%}" for k, v in per_group.items()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+"""`python -m physics_evals <command>`: one entry point; each command lives in its own module that
+exposes `add_arguments(parser)` and `main(args) -> int` and is imported only when it is run."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import shlex
+import sys
+
+COMMANDS = {  # command -> (module, one-line help)
+    "run": ("physics_evals.runner", "score models on tasks and write results/<run_id>/"),
+    "ls": ("physics_evals.listing", "list tasks, models or metrics"),
+    "export": ("physics_evals.export", "write the conditioning pack (context frames, captions) for outside models"),
+    "validate": ("physics_evals.validate", "check a rollout folder against the tasks before scoring"),
+    "probe": ("physics_evals.probe_cli", "pairwise accuracy of the metrics on violation-of-expectation probes"),
+    "report": ("physics_evals.report.cli", "write the leaderboard and figures from results files"),
+    "ablate": ("physics_evals.ablate", "ablation tables across runs"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    top = argparse.ArgumentParser(prog="python -m physics_evals", description="Does the generated world obey physics?",
+                                  formatter_class=argparse.RawDescriptionHelpFormatter,
+                                  epilog="commands:\n" + "\n".join(f"  {k:<9} {h}" for k, (_, h) in COMMANDS.items()))
+    top.add_argument("command", choices=list(COMMANDS), metavar="command", help="one of: " + ", ".join(COMMANDS))
+    top.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    if not argv or argv[0] in ("-h", "--help"):
+        top.print_help()
+        return 0 if argv else 2
+    ns = top.parse_args(argv[:1])
+    module_name, help_line = COMMANDS[ns.command]
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as e:
+        if e.name and module_name.startswith(e.name):
+            print(f"error: command '{ns.command}' is not available yet ({module_name} is missing)", file=sys.stderr)
+            return 2
+        raise
+    parser = argparse.ArgumentParser(prog=f"python -m physics_evals {ns.command}", description=help_line)
+    module.add_arguments(parser)
+    args = parser.parse_args(argv[1:])
+    args.command_line = "python -m physics_evals " + shlex.join(argv)  # recorded in results and manifests
+    try:
+        return int(module.main(args) or 0)
+    except ValueError as e:  # the project's bad-input errors: one line, no traceback
+        if os.environ.get("PHYSICS_EVALS_DEBUG"):
+            raise
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; rerun the same command to resume from the caches", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+"""`python -m physics_evals ls tasks|models|metrics`: what exists, one line each."""
+from __future__ import annotations
+
+from .tasks import SUITES, suite_tasks
+
+
+def list_tasks(suite: str) -> list[str]:
+    lines = [f"{'task':<26} {'family':<13} {'scenarios':<16} {'eps':>4} {'ctx+hor':>8} {'size':>9} {'fps':>4} "
+             f"{'metrics':>7}  seeds"]
+    for t in suite_tasks(suite).values():
+        mark = "" if t.available else "   (scenario not registered yet)"
+        lines.append(f"{t.name:<26} {t.family:<13} {','.join(t.scenarios):<16} {t.n_episodes:>4} "
+                     f"{f'{t.context}+{t.horizon}':>8} {f'{t.width}x{t.height}':>9} {t.fps:>4} {len(t.metrics):>7}  "
+                     f"{t.seed}..{t.seed + t.n_episodes - 1}{mark}")
+    return lines
+
+
+def list_models() -> list[str]:
+    from .models import BUILTIN, REFERENCE_CHECKPOINT, default_model_specs
+    lines = [f"{name:<22} {cls.source}" for name, cls in BUILTIN.items()]
+    lines += [f"{'rollouts:DIR':<22} an outside model's videos: DIR/<model>/<task>/<episode_id>.npz|.mp4",
+              f"{'checkpoint:PATH':<22} our learned simulator (NAME=checkpoint:PATH to name it)",
+              f"{'':<22} reference checkpoint {REFERENCE_CHECKPOINT}: "
+              f"{'present' if REFERENCE_CHECKPOINT.exists() else 'not there yet'}",
+              "default models: " + " ".join(default_model_specs())]
+    return lines
+
+
+def list_metrics() -> list[str]:
+    from .runner import registry
+    lines = [f"{'metric':<26} {'group':<13} {'better':<7} {'perfect':>7} {'scale':>7} {'unit':<8} description"]
+    for name, m in registry().items():
+        lines.append(f"{name:<26} {m.group:<13} {'higher' if m.higher_is_better else 'lower':<7} {m.perfect:>7g} "
+                     f"{m.scale:>7g} {m.unit:<8} {m.description}")
+    return lines
+
+
+def add_arguments(p) -> None:
+    p.add_argument("what", choices=("tasks", "models", "metrics"))
+    p.add_argument("--suite", default="default", choices=list(SUITES), help="for tasks: which suite's sizes")
+
+
+def main(args) -> int:
+    lines = {"tasks": lambda: list_tasks(args.suite), "models": list_models, "metrics": list_metrics}[args.what]()
+    print("\n".join(lines))
+    return 0

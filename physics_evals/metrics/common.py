@@ -1,0 +1,72 @@
+"""What every object metric needs from a clip: truth and rollout tracks on one time axis.
+
+Both are measured with the same instrument (the colour tracker): the truth on the true
+frames, the rollout on its own frames, so a perfect rollout measures exactly like the truth
+and the tracker's small biases cancel (tests/test_tracker.py checks the instrument against
+the true masks). Frame index t runs over the context and the horizon; the rollout's context
+frames are the truth's (the model was given them), so "the frame before the first predicted
+one" is always defined.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from scenarios.engine import STATIC_ROLES
+
+from ..tracker import Tracks, track
+from .base import Clip
+
+
+def tracks(clip: Clip) -> tuple[Tracks, Tracks]:
+    """(truth, rollout) tracks over frames 0 .. context + horizon - 1."""
+    def compute():
+        end = clip.context + clip.horizon
+        truth = track(clip.truth.rgb[:end], clip.truth.objects)
+        pred = truth.frames(slice(0, clip.context)).then(track(clip.pred, clip.truth.objects))
+        return truth, pred
+    return clip.memo("tracks", compute)
+
+
+def horizon(clip: Clip) -> slice:
+    return slice(clip.context, clip.context + clip.horizon)
+
+
+def objects_where(clip: Clip, moving: bool | None = None, role: str | None = None) -> list[int]:
+    """Track indices of trackable objects, optionally only moving ones (not a static role) or one role."""
+    truth, _ = tracks(clip)
+    out = []
+    for i, o in enumerate(clip.truth.objects):
+        if not truth.trackable[i]:
+            continue
+        if moving is not None and (o["role"] not in STATIC_ROLES) != moving:
+            continue
+        if role is not None and o["role"] != role:
+            continue
+        out.append(i)
+    return out
+
+
+def filled_centroids(tr: Tracks) -> np.ndarray:
+    """(T, O, 2) centroids where an absent object stays where it was last seen (NaN before first seen)."""
+    c = tr.centroid.copy()
+    for t in range(1, len(c)):
+        gone = np.isnan(c[t, :, 0])
+        c[t, gone] = c[t - 1, gone]
+    return c
+
+
+def transitions(present: np.ndarray, start: int) -> tuple[np.ndarray, np.ndarray]:
+    """Frames t >= start (t >= 1) where an object appears (absent at t-1, present at t) and disappears."""
+    p = np.asarray(present, bool)
+    t = np.arange(max(start, 1), len(p))
+    return t[p[t] & ~p[t - 1]], t[~p[t] & p[t - 1]]
+
+
+def diagonal(clip: Clip) -> float:
+    """The image diagonal in pixels: the cost of an object that is nowhere to be found."""
+    return float(np.hypot(*clip.pred.shape[1:3]))
+
+
+def mean_or_nan(values) -> float:
+    values = [v for v in values if v is not None and not np.isnan(v)]
+    return float(np.mean(values)) if values else float("nan")

@@ -1,0 +1,126 @@
+"""Physics-IQ compatible motion-mask metrics and score (Motamed et al. 2025,
+google-deepmind/physics-IQ-benchmark: binary_mask_generator.py, calculate_and_write_metrics_to_csv.py,
+calculate_iq_score.py), reimplemented step for step:
+
+- motion masks: grayscale, 5x5 Gaussian blur (sigma from the kernel size); a running-average
+  background starting at the first frame, updated with alpha 0.3 *before* each comparison
+  (cv2.accumulateWeighted), rounded to uint8 (cv2.convertScaleAbs); |frame - background| > 10;
+  5x5 opening then closing; the first frame's mask is empty;
+- spatial IoU: IoU of the masks max-projected over time (1 when both are empty);
+- spatiotemporal IoU: IoU per frame (1 when both are empty), averaged over frames;
+- weighted spatial IoU: sum(min) / sum(max) of the per-pixel fraction of frames in motion
+  (1 when neither moves);
+- MSE: per-frame mean squared error of frames scaled to [0, 1], averaged over frames;
+- score: ((st / var_st + sp / var_sp + wsp / var_wsp) / 3 - (mse - var_mse)) * 100, clipped to
+  0..100, where var_* are the same metrics between two physical takes (here: `resimulated` vs truth).
+
+The one deliberate difference is resolution. The original makes its masks on full-size videos
+(about 1080p), where the 5x5 opening is small next to any object, and then compares masks and
+frames downsized 4x. At 64x64 the same opening erases every object under 5 px across, so every
+motion mask is empty and every clip scores a perfect IoU. So, like the original, the masks are
+made at a larger size and compared at a smaller one: frames are upscaled (nearest neighbour) by
+`mask_scale` (so the short side is at least MASK_SIDE px; 1 for frames that large already),
+masked exactly as published, and downsized back (linear, > 127, as the original reads its masks).
+With scale 1 the functions below are the published algorithm unchanged. Frames are RGB here
+(the original converts from BGR: the same grey levels); the original reads masks back from MP4
+files, which adds codec noise that these arrays do not have.
+"""
+from __future__ import annotations
+
+import math
+from typing import Mapping, Sequence
+
+import cv2
+import numpy as np
+
+from .base import Clip, Metric
+
+THRESHOLD = 10      # grey levels
+ALPHA = 0.3         # running-average weight of the new frame
+KERNEL = np.ones((5, 5), np.uint8)
+MASK_SIDE = 256     # px: masks are made on frames upscaled until their short side is at least this
+
+
+def mask_scale(height: int, width: int) -> int:
+    return max(1, -(-MASK_SIDE // min(height, width)))
+
+
+def motion_masks(frames: np.ndarray, scale: int = 1) -> np.ndarray:
+    """(T, H, W, 3) uint8 RGB -> (T, H, W) bool motion masks, the first one empty; made on frames
+    upscaled `scale` times and downsized back."""
+    T, H, W = frames.shape[:3]
+    masks = np.zeros((T, H, W), bool)
+    avg = None
+    for t, frame in enumerate(frames):
+        frame = np.ascontiguousarray(frame)
+        if scale > 1:
+            frame = cv2.resize(frame, (W * scale, H * scale), interpolation=cv2.INTER_NEAREST)
+        gray = cv2.GaussianBlur(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY), (5, 5), 0)
+        if avg is None:
+            avg = gray.astype(np.float64)
+            continue
+        cv2.accumulateWeighted(gray, avg, ALPHA)
+        diff = cv2.absdiff(gray, cv2.convertScaleAbs(avg))
+        _, binary = cv2.threshold(diff, THRESHOLD, 255, cv2.THRESH_BINARY)
+        binary = cv2.morphologyEx(binary, cv2.MORPH_OPEN, KERNEL)
+        binary = cv2.morphologyEx(binary, cv2.MORPH_CLOSE, KERNEL)
+        if scale > 1:
+            binary = cv2.resize(binary, (W, H), interpolation=cv2.INTER_LINEAR)
+        masks[t] = binary > 127
+    return masks
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    union = np.logical_or(a, b).sum()
+    return 1.0 if union == 0 else float(np.logical_and(a, b).sum() / union)
+
+
+def spatial_iou(m1: np.ndarray, m2: np.ndarray) -> float:
+    return _iou(m1.any(0), m2.any(0))
+
+
+def spatiotemporal_iou(m1: np.ndarray, m2: np.ndarray) -> float:
+    return float(np.mean([_iou(a, b) for a, b in zip(m1, m2)]))
+
+
+def weighted_spatial_iou(m1: np.ndarray, m2: np.ndarray) -> float:
+    w1, w2 = m1.mean(0), m2.mean(0)  # fraction of frames in motion per pixel
+    union = np.maximum(w1, w2)
+    return 1.0 if union.sum() == 0 else float(np.minimum(w1, w2).sum() / union.sum())
+
+
+def mse(f1: np.ndarray, f2: np.ndarray) -> float:
+    d = f1.astype(np.float64) / 255.0 - f2.astype(np.float64) / 255.0
+    return float((d ** 2).reshape(len(d), -1).mean(1).mean())
+
+
+def _masks(clip: Clip) -> tuple[np.ndarray, np.ndarray]:
+    k = mask_scale(*clip.pred.shape[1:3])
+    return clip.memo("motion_masks", lambda: (motion_masks(clip.truth_rgb, k), motion_masks(clip.pred, k)))
+
+
+def physics_iq_score(model_values: Mapping[str, float | Sequence[float]],
+                     variance_values: Mapping[str, float | Sequence[float]]) -> float:
+    """The Physics-IQ score (0..100) from a model's metric values and the physical-variance values
+    (the same metrics for a second physical take), each a number or per-clip values (averaged)."""
+    def m(values, key):
+        if key not in values:
+            raise ValueError(f"physics_iq_score needs '{key}' (got {', '.join(values) or 'nothing'})")
+        v = np.asarray(values[key], dtype=np.float64)
+        return float(np.nanmean(v)) if v.size else math.nan
+    ratios = [m(model_values, k) / m(variance_values, k)
+              for k in ("piq_spatiotemporal_iou", "piq_spatial_iou", "piq_weighted_spatial_iou")]
+    score = (sum(ratios) / 3 - (m(model_values, "piq_mse") - m(variance_values, "piq_mse"))) * 100
+    return float(min(max(score, 0.0), 100.0))
+
+
+METRICS = [
+    Metric("piq_spatial_iou", "physics_iq", True, 1.0, 0.2, lambda c: spatial_iou(*_masks(c)), "IoU",
+           description="Physics-IQ spatial IoU: where motion happens, over the whole horizon"),
+    Metric("piq_spatiotemporal_iou", "physics_iq", True, 1.0, 0.2, lambda c: spatiotemporal_iou(*_masks(c)), "IoU",
+           description="Physics-IQ spatiotemporal IoU: where and when motion happens, per frame"),
+    Metric("piq_weighted_spatial_iou", "physics_iq", True, 1.0, 0.2, lambda c: weighted_spatial_iou(*_masks(c)),
+           "IoU", description="Physics-IQ weighted spatial IoU: where and how much motion happens"),
+    Metric("piq_mse", "physics_iq", False, 0.0, 0.01, lambda c: mse(c.truth_rgb, c.pred), "MSE [0,1]",
+           description="Physics-IQ MSE of frames scaled to [0, 1]"),
+]

@@ -1,0 +1,76 @@
+"""Outside models: rollouts on disk (fixed contract 2) and our learned simulator's checkpoints."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+
+from ..rollouts import find_rollout, load_rollout
+from .base import Adapter, UnknownModelError
+
+
+class RolloutFolder(Adapter):
+    """A model whose rollouts were made elsewhere: <root>/<name>/<task>/<episode_id>.npz|.mp4."""
+    kind = "rollouts"
+    cached = False  # read in place; a bad file fails its own samples
+
+    def __init__(self, root: str | Path, folder: str, name: str | None = None):
+        self.root, self.folder, self.name = Path(root), folder, name or folder
+        self.source = str(self.root / folder)
+
+    def path(self, task, episode_id: str) -> Path:
+        return find_rollout(self.root, self.folder, task.name, episode_id)
+
+    def rollout(self, context_frames, caption, task, episode=None):
+        return load_rollout(self.path(task, episode.episode_id), task)
+
+
+def rollout_folder_models(root: str | Path, task_names: set[str]) -> list[RolloutFolder]:
+    """`rollouts:DIR`: DIR/<model>/<task>/... gives one model per subfolder; DIR/<task>/... is one
+    model named after DIR."""
+    root = Path(root)
+    if not root.is_dir():
+        raise UnknownModelError(f"rollouts:{root}: no such folder")
+    subdirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if any(p.name in task_names for p in subdirs):
+        return [RolloutFolder(root.parent, root.name)]
+    if not subdirs:
+        raise UnknownModelError(f"rollouts:{root}: empty folder (expected <model>/<task>/<episode_id>.npz|.mp4)")
+    return [RolloutFolder(root, p.name) for p in subdirs]
+
+
+class Checkpoint(Adapter):
+    """Our learned simulator (simulator.adapter), imported and loaded on first use so that nothing
+    here needs torch until a checkpoint is actually run."""
+    kind = "checkpoint"
+    parallel_safe = False  # one copy of the network, in the main process
+
+    def __init__(self, path: str | Path, name: str | None = None):
+        self.path = Path(path)
+        if not self.path.exists():
+            raise UnknownModelError(f"checkpoint:{path}: no such file or folder")
+        self.name = name or _checkpoint_name(self.path)
+        self.source = str(path)
+        self._model = None
+
+    def rollout(self, context_frames, caption, task, episode=None):
+        if self._model is None:
+            import importlib
+            self._model = importlib.import_module("simulator.adapter").load(self.path)
+        return np.asarray(self._model.rollout(context_frames, caption, task))
+
+    def __getstate__(self):
+        # scoring workers only read the cached rollouts: never ship the network to them
+        return {**self.__dict__, "_model": None}
+
+    def fingerprint(self, task):
+        # a retrained checkpoint at the same path must not reuse old rollouts
+        files = [self.path] if self.path.is_file() else sorted(p for p in self.path.rglob("*") if p.is_file())
+        stamp = hashlib.sha1("".join(f"{p}:{p.stat().st_size}:{p.stat().st_mtime_ns};" for p in files).encode())
+        return f"{super().fingerprint(task)}/{stamp.hexdigest()[:12]}"
+
+
+def _checkpoint_name(path: Path) -> str:
+    """A folder's name, or <folder>-<stem> for a file (runs/x/last.pt -> x-last)."""
+    return path.name if path.is_dir() else f"{path.parent.name}-{path.stem}"

@@ -1,0 +1,100 @@
+"""`python -m physics_evals validate DIR`: check a rollout folder against the tasks before scoring.
+
+DIR is <DIR>/<model>/<task>/<episode_id>.npz|.mp4 (or <DIR>/<task>/... for one model). Every
+expected episode must have a readable rollout with the task's frame count, resolution and dtype
+and no NaNs. The expected episodes come from an export pack's manifest (--manifest) or from the
+suite's tasks (--suite, --tasks, --limit). Each problem is one line naming the file.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from .models import rollout_folder_models
+from .rollouts import RolloutError, find_rollout, load_rollout
+from .tasks import SUITES, TASK_DEFS, get_tasks
+
+
+class ManifestError(ValueError):
+    """An export manifest that cannot be read; the message names the file."""
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What one task's rollouts must look like (the fields `check_frames` reads)."""
+    name: str
+    horizon: int
+    height: int
+    width: int
+    episode_ids: tuple[str, ...]
+
+
+def expected_from_manifest(path: Path) -> list[Expected]:
+    try:
+        tasks = json.loads(Path(path).read_text())["tasks"]
+        return [Expected(name, t["horizon"], t["height"], t["width"], tuple(t["episode_ids"])) for name, t in tasks.items()]
+    except FileNotFoundError:
+        raise ManifestError(f"{path}: no such manifest") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as e:
+        raise ManifestError(f"{path}: not an export manifest ({type(e).__name__}: {e})") from None
+
+
+def expected_from_tasks(names: list[str] | None, suite: str, limit: int | None) -> list[Expected]:
+    return [Expected(t.name, t.horizon, t.height, t.width, tuple(t.episode_ids()))
+            for t in (t.limited(limit) for t in get_tasks(names, suite)) if names is not None or t.available]
+
+
+def validate_folder(root: Path, expected: list[Expected], require_all_tasks: bool) -> tuple[int, list[str], list[str]]:
+    """(rollouts that pass, problems, notes). A task folder absent from a model is a problem only when
+    every task is required (a manifest or --tasks named them)."""
+    known = {e.name for e in expected} | {d.name for d in TASK_DEFS}
+    models = rollout_folder_models(root, known)
+    n_ok, problems, notes = 0, [], []
+    for model in models:
+        model_dir = model.root / model.folder
+        present = {p.name for p in model_dir.iterdir() if p.is_dir()}
+        for d in sorted(present - {e.name for e in expected}):
+            notes.append(f"note: {model_dir / d}: not a task being checked; ignored")
+        checked = [e for e in expected if require_all_tasks or e.name in present]
+        if not checked:
+            problems.append(f"{model_dir}: no folder of any expected task ({', '.join(e.name for e in expected)})")
+        for e in checked:
+            if e.name not in present:
+                problems.append(f"{model_dir / e.name}: missing task folder ({len(e.episode_ids)} episodes expected)")
+                continue
+            for eid in e.episode_ids:
+                try:
+                    load_rollout(find_rollout(model.root, model.folder, e.name, eid), e)
+                    n_ok += 1
+                except RolloutError as err:
+                    problems.append(str(err))
+            extra = sorted(p.name for p in (model_dir / e.name).iterdir()
+                           if p.is_file() and p.stem not in e.episode_ids)
+            if extra:
+                notes.append(f"note: {model_dir / e.name}: {len(extra)} files for episodes not in the task ignored "
+                             f"(e.g. {extra[0]})")
+    return n_ok, problems, notes
+
+
+def add_arguments(p) -> None:
+    p.add_argument("dir", type=Path, help="rollout folder: DIR/<model>/<task>/<episode_id>.npz|.mp4")
+    p.add_argument("--manifest", type=Path, help="an export pack's manifest.json: check exactly its episodes")
+    p.add_argument("--tasks", nargs="+", metavar="TASK", help="tasks to require (default: the task folders present)")
+    p.add_argument("--suite", default="default", choices=list(SUITES))
+    p.add_argument("--limit", type=int, help="only the first N episodes of each task")
+
+
+def main(args) -> int:
+    if args.manifest is not None:
+        expected, required = expected_from_manifest(args.manifest), True
+    else:
+        expected, required = expected_from_tasks(args.tasks, args.suite, args.limit), args.tasks is not None
+    n_ok, problems, notes = validate_folder(args.dir, expected, required)
+    for line in notes:
+        print(line, file=sys.stderr)
+    for line in problems:
+        print(f"error: {line}", file=sys.stderr)
+    print(f"{n_ok} rollouts ok, {len(problems)} problems in {args.dir}")
+    return 2 if problems else 0

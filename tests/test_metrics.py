@@ -1,0 +1,189 @@
+"""Every metric: the truth scores perfect, a clip that breaks its rule scores worse, and the registry
+keeps the names, groups and summaries the harness relies on."""
+import math
+
+import numpy as np
+import pytest
+
+import scenarios
+from physics_evals import probes
+from physics_evals.metrics import (GROUPS, METRICS, Clip, ClipError, UnknownMetricError, evaluate, get_metric, summarise,
+                                   summary_groups)
+from physics_evals.metrics import fixtures
+
+SPEC = scenarios.RenderSpec(height=64, width=64, fps=15, n_frames=16)
+DROP = {"height": 1.5, "restitution": 0.6}
+BINDING = {  # the names the tasks list; changing one breaks the harness
+    "permanence": ["presence_accuracy", "reappear_time_error", "reappear_position_error", "spawn_vanish_rate",
+                   "count_conservation", "identity_conservation"],
+    "plausibility": ["trajectory_error", "acceleration_error", "velocity_error", "hover_rate", "bounce_growth",
+                     "food_regrowth", "food_area_error", "paint_loss", "paint_iou", "break_frame_error",
+                     "shard_count_error", "shards_fall", "glass_area_error"],
+    "physics_iq": ["piq_spatial_iou", "piq_spatiotemporal_iou", "piq_weighted_spatial_iou", "piq_mse"],
+    "pixels": ["psnr", "ssim"],
+}
+
+
+@pytest.fixture(scope="module")
+def eps():
+    """name -> (episode, context frames)."""
+    out = {"drop": (scenarios.generate_episode("free_fall", 1, SPEC, params=DROP), 2)}
+    for key, stub in [("pass", "stub_pass_behind"), ("bite", "stub_bite"), ("brush", "stub_brush"),
+                      ("shatter", "stub_shatter"), ("below", "stub_below_threshold")]:
+        out[key] = (fixtures.episode(stub, 0, SPEC), 4)
+    return out
+
+
+def truth_clip(ep, context):
+    return Clip(ep, context, ep.rgb[context:])
+
+
+def copy_last(ep, context):
+    return np.repeat(ep.rgb[context - 1:context], ep.n_frames - context, axis=0)
+
+
+def higher_bounce(ep, context):
+    """After the first bounce the object rises back along its fall path, 4 px higher than it fell."""
+    vz = ep.state(0, "linear_velocity")[:, 2]
+    b = int(np.flatnonzero((vz[:-1] < 0) & (vz[1:] > 0))[0]) + 1
+    out = probes.background(ep, 0)
+    out[:b] = ep.rgb[:b]
+    for t in range(b, ep.n_frames):
+        src = max(0, 2 * b - t)
+        probes.paste(out[t], ep.rgb[src], ep.seg[src] == 0, dy=-4)
+    return out[context:]
+
+
+def probe(kind):
+    return lambda ep, context: probes.PROBES[kind].make(ep, context)
+
+
+# metric -> (episode, a rollout that breaks the metric's rule)
+MUST_FAIL = {
+    "presence_accuracy": ("pass", probe("vanish")),
+    "reappear_time_error": ("pass", probe("late")),
+    "reappear_position_error": ("pass", probe("elsewhere")),
+    "spawn_vanish_rate": ("drop", probe("spawn")),
+    "count_conservation": ("bite", probe("spawn")),
+    "identity_conservation": ("shatter", probe("spawn")),
+    "trajectory_error": ("drop", probe("float")),
+    "acceleration_error": ("drop", probe("float")),
+    "velocity_error": ("pass", copy_last),
+    "hover_rate": ("drop", probe("float")),
+    "bounce_growth": ("drop", higher_bounce),
+    "food_regrowth": ("bite", probe("heal")),
+    "food_area_error": ("bite", probe("heal")),
+    "paint_loss": ("brush", probe("fade")),
+    "paint_iou": ("brush", probe("fade")),
+    "break_frame_error": ("shatter", probe("never_break")),
+    "shard_count_error": ("shatter", probe("unbreak")),
+    "shards_fall": ("shatter", probe("unbreak")),
+    "glass_area_error": ("shatter", probe("never_break")),
+    "piq_spatial_iou": ("pass", copy_last),
+    "piq_spatiotemporal_iou": ("shatter", copy_last),
+    "piq_weighted_spatial_iou": ("bite", copy_last),
+    "piq_mse": ("drop", copy_last),
+    "psnr": ("brush", copy_last),
+    "ssim": ("drop", copy_last),
+}
+
+
+def test_registry_names_groups_and_declarations():
+    assert summary_groups() == BINDING
+    assert set(MUST_FAIL) == set(METRICS)
+    for m in METRICS.values():
+        assert m.group in GROUPS and m.scale > 0 and m.unit is not None and m.description
+        assert m.aggregation == "mean"
+    with pytest.raises(UnknownMetricError, match="unknown metric 'nope'"):
+        get_metric("nope")
+
+
+def test_truth_is_perfect_on_every_metric(eps):
+    applicable = set()
+    for key, (ep, context) in eps.items():
+        for name, value in evaluate(truth_clip(ep, context)).items():
+            if math.isnan(value):
+                continue
+            applicable.add(name)
+            assert value == pytest.approx(METRICS[name].perfect), (key, name, value)
+            assert METRICS[name].score(value) == pytest.approx(100.0)
+    assert applicable == set(METRICS)  # perfection is not vacuous: every metric was measured
+
+
+def test_truth_is_perfect_on_every_registered_scenario():
+    spec = scenarios.RenderSpec(height=64, width=64, fps=15, n_frames=32)
+    episodes = fixtures.registered(spec, seeds=(0, 1))
+    assert {ep.scenario for ep in episodes} >= {"free_fall"}
+    for ep in episodes:
+        for name, value in evaluate(truth_clip(ep, 8)).items():
+            assert math.isnan(value) or value == pytest.approx(METRICS[name].perfect), (ep.episode_id, name, value)
+
+
+@pytest.mark.parametrize("name", sorted(MUST_FAIL))
+def test_metric_fails_where_it_must(eps, name):
+    key, make = MUST_FAIL[name]
+    ep, context = eps[key]
+    m = METRICS[name]
+    bad = m(Clip(ep, context, make(ep, context)))
+    assert not math.isnan(bad), (name, key)
+    assert m.distance(bad) > 0.02 * m.scale, (name, bad)
+    assert m.score(bad) < 99.0
+
+
+def test_not_applicable_is_nan(eps):
+    drop, context = eps["drop"]
+    values = evaluate(truth_clip(drop, context))
+    for name in ("reappear_time_error", "reappear_position_error", "food_regrowth", "food_area_error",
+                 "paint_loss", "paint_iou", "break_frame_error", "shard_count_error", "shards_fall", "glass_area_error"):
+        assert math.isnan(values[name]), name
+    below, context = eps["below"]
+    values = evaluate(truth_clip(below, context))
+    assert values["break_frame_error"] == 0.0 and math.isnan(values["shard_count_error"])
+
+
+def test_breaking_when_the_truth_does_not_costs_the_horizon(eps):
+    below, context = eps["below"]
+    broken = fixtures.episode("stub_shatter", 0, SPEC)  # the same pane (same seed), which does break
+    assert (broken.rgb[:context] == below.rgb[:context]).all()
+    clip = Clip(below, context, broken.rgb[context:])
+    assert METRICS["break_frame_error"](clip) == clip.horizon
+
+
+def test_summary_groups_and_overall(eps):
+    ep, context = eps["pass"]
+    truth = summarise({n: METRICS[n].score(v) for n, v in evaluate(truth_clip(ep, context)).items()})
+    frozen = summarise({n: METRICS[n].score(v) for n, v in evaluate(Clip(ep, context, copy_last(ep, context))).items()})
+    assert set(truth) == set(GROUPS) | {"overall"}
+    assert all(truth[g] == pytest.approx(100.0) for g in truth)
+    for g in ("permanence", "plausibility", "physics_iq", "overall"):
+        assert frozen[g] < 80.0, (g, frozen)
+    # pixels never enter overall
+    assert summarise({"psnr": 0.0, "presence_accuracy": 100.0})["overall"] == 100.0
+    assert math.isnan(summarise({})["overall"])
+
+
+def test_ceiling_makes_a_second_take_score_100(eps):
+    ep, context = eps["drop"]
+    m = METRICS["trajectory_error"]
+    assert m.score(1.5, ceiling=1.5) == 100.0 and m.score(1.5 + m.scale, ceiling=1.5) == pytest.approx(50.0)
+
+
+def test_a_slightly_perturbed_resimulation_scores_near_the_truth(eps):
+    """A second take (release 5 mm higher) stays close on the physics metrics; copy-last does not."""
+    ep, context = eps["drop"]
+    take2 = scenarios.generate_episode("free_fall", 1, SPEC, params={**DROP, "height": DROP["height"] + 0.005})
+    second = evaluate(Clip(ep, context, take2.rgb[context:]), ["trajectory_error", "velocity_error", "hover_rate"])
+    frozen = evaluate(Clip(ep, context, copy_last(ep, context)), ["trajectory_error", "velocity_error", "hover_rate"])
+    for name in second:
+        assert METRICS[name].score(second[name]) > 80.0 > METRICS[name].score(frozen[name]), (name, second, frozen)
+
+
+@pytest.mark.parametrize("pred, message", [
+    (np.zeros((12, 32, 32, 3), np.uint8), r"uint8\[12, 32, 32, 3\], expected uint8\[T, 64, 64, 3\]"),
+    (np.zeros((12, 64, 64, 3), np.float32), "float32"),
+    (np.zeros((13, 64, 64, 3), np.uint8), "13 frames after 4 context frames, but the truth has 16"),
+])
+def test_a_rollout_that_does_not_fit_its_truth_gives_one_clear_error(eps, pred, message):
+    ep, _ = eps["pass"]
+    with pytest.raises(ClipError, match=message):
+        METRICS["trajectory_error"](Clip(ep, 4, pred))

@@ -1,0 +1,72 @@
+"""Tasks and suites: held-out seeds, coverage of the families, sizes, metric names."""
+import pytest
+
+from _evals_helpers import real_registry
+from physics_evals.tasks import (SUITES, TASK_DEFS, TRAIN_SEED_LIMIT, Task, UnknownTaskError, get_tasks,
+                                 suite_tasks)
+from scenarios import SCENARIOS
+from scenarios.registry import FAMILY_ORDER
+
+EXPECTED_SCENARIOS = {"free_fall", "projectile", "ramp_roll", "bounce", "rest_on_support", "pass_behind",
+                      "occluder_passes", "multi_object", "bite", "brush", "strike", "below_threshold"}
+
+
+def test_every_family_has_several_tasks_and_every_scenario_is_used():
+    for family in FAMILY_ORDER:
+        assert sum(d.family == family for d in TASK_DEFS) >= 2, family
+    assert {s for d in TASK_DEFS for s in d.scenarios} == EXPECTED_SCENARIOS
+
+
+def test_registered_scenarios_match_their_task_family():
+    for d in TASK_DEFS:
+        for s in d.scenarios:
+            if s in SCENARIOS:
+                assert SCENARIOS[s].family == d.family, (d.name, s)
+
+
+def test_eval_seeds_are_held_out_and_disjoint_across_tasks_and_suites():
+    seen = {}
+    for suite in SUITES:
+        for t in suite_tasks(suite).values():
+            seeds = range(t.seed, t.seed + t.n_episodes)
+            assert min(seeds) >= TRAIN_SEED_LIMIT
+            for s in seeds:
+                assert s not in seen, f"{t.name}/{suite} reuses seed {s} of {seen[s]}"
+                seen[s] = f"{t.name}/{suite}"
+
+
+def test_a_training_seed_is_refused():
+    with pytest.raises(ValueError, match="overlaps training seeds"):
+        Task("x", "gravity", ("free_fall",), ("psnr",), seed=TRAIN_SEED_LIMIT - 1)
+
+
+def test_default_suite_is_laptop_sized_and_full_suite_is_larger():
+    d, f = suite_tasks("default")["gravity-drop"], suite_tasks("full")["gravity-drop"]
+    assert (d.height, d.width, d.fps, d.n_frames, d.context, d.horizon) == (64, 64, 15, 16, 4, 12)
+    assert f.n_episodes > d.n_episodes and f.n_frames > d.n_frames
+    assert d.render_spec.n_frames == d.context + d.horizon
+
+
+def test_episode_ids_follow_the_scenario_engine_naming():
+    t = suite_tasks("default")["gravity-drop"]
+    assert t.episode_ids() == [f"free_fall-{t.seed + k:07d}" for k in range(t.n_episodes)]
+    assert t.limited(1).episode_ids() == t.episode_ids()[:1]
+
+
+def test_unknown_task_and_suite_name_the_value():
+    with pytest.raises(UnknownTaskError, match="unknown task 'nope'"):
+        get_tasks(["nope"])
+    with pytest.raises(UnknownTaskError, match="unknown suite 'huge'"):
+        suite_tasks("huge")
+
+
+def test_every_task_metric_exists_in_the_registry():
+    metrics = real_registry()
+    if metrics is None:
+        pytest.skip("physics_evals.metrics.METRICS does not exist yet")
+    for d in TASK_DEFS:
+        missing = [m for m in d.metrics if m not in metrics]
+        assert not missing, f"{d.name}: {missing}"
+    # and every physics metric of the registry is used by some task
+    used = {m for d in TASK_DEFS for m in d.metrics}
+    assert set(metrics) - used == set()

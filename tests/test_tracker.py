@@ -1,0 +1,91 @@
+"""The colour tracker against the true segmentation, and against physics."""
+import numpy as np
+import pytest
+
+import scenarios
+from physics_evals import tracker
+from physics_evals.metrics import fixtures
+from physics_evals.metrics.motion import fitted_acceleration, free_flight_window
+from physics_evals.metrics.base import Clip
+
+SPEC = scenarios.RenderSpec(height=64, width=64, fps=15, n_frames=16)
+DROP = {"height": 1.5, "restitution": 0.6}  # a long free flight, then a bounce
+
+
+@pytest.fixture(scope="module")
+def episodes():
+    eps = [scenarios.generate_episode("free_fall", s, SPEC, params=DROP) for s in range(3)]
+    return eps + [fixtures.episode(n, 0, SPEC) for n in fixtures.STUBS]
+
+
+def test_tracker_matches_true_masks(episodes):
+    checked = 0
+    for ep in episodes:
+        for oid, v in tracker.validate(ep.rgb, ep.seg, ep.objects).items():
+            assert v["iou"] > 0.9, (ep.episode_id, oid, v)
+            assert v["centroid_error_px"] < 0.5 and v["max_centroid_error_px"] < 1.0, (ep.episode_id, oid, v)
+            assert v["presence_agreement"] >= 0.9, (ep.episode_id, oid, v)
+            checked += v["n_visible_frames"] > 0
+    assert checked >= 8  # objects of every family were actually seen
+
+
+def test_shading_changes_nothing(episodes):
+    ep = episodes[0]
+    darker = (ep.rgb.astype(np.float32) * 0.7).astype(np.uint8)  # brightness, not hue
+    a, b = tracker.track(ep.rgb, ep.objects), tracker.track(darker, ep.objects)
+    obj = b.mask[:, 0]
+    assert (a.mask[:, 0] == obj).mean() > 0.999 and obj.any()
+
+
+def test_unsaturated_objects_are_not_keyed_and_ground_is_not_an_object(episodes):
+    brush = next(ep for ep in episodes if ep.scenario == "stub_brush")
+    tr = tracker.track(brush.rgb, brush.objects)
+    canvas = brush.objects_with_role("canvas")[0]["id"]
+    assert not tr.trackable[tr.index(canvas)] and not tr.present[:, tr.index(canvas)].any()
+    assert (tr.n_unknown == 0).all()  # sky, ground and canvas never key as anything
+
+
+def test_pieces_specks_and_unknown_colours():
+    objects = [{"id": 0, "rgb": [230, 26, 26]}]
+    rgb = np.full((1, 32, 32, 3), 200, np.uint8)
+    rgb[0, 2:6, 2:6] = (230, 26, 26)        # a piece
+    rgb[0, 20:24, 20:26] = (150, 17, 17)     # another piece of the same colour, in shadow
+    rgb[0, 12, 12] = (230, 26, 26)           # a one-pixel speck: not an object
+    rgb[0, 28:31, 2:5] = (26, 64, 242)       # a blue blob: no object has that colour
+    tr = tracker.track(rgb, objects)
+    assert tr.n_components[0, 0] == 2 and tr.area[0, 0] == 16 + 24 and tr.n_unknown[0] == 1
+    xs = np.r_[np.tile(np.arange(2, 6), 4), np.tile(np.arange(20, 26), 4)]
+    assert tr.centroid[0, 0, 0] == pytest.approx(xs.mean())
+
+
+def test_absent_objects_have_nan_centroids():
+    tr = tracker.track(np.full((2, 8, 8, 3), 255, np.uint8), [{"id": 3, "rgb": [26, 64, 242]}])
+    assert not tr.present.any() and np.isnan(tr.centroid).all() and tr.ids == [3]
+
+
+def test_bad_frames_raise_one_clear_error():
+    with pytest.raises(ValueError, match="uint8"):
+        tracker.track(np.zeros((2, 8, 8, 3), np.float32), [])
+
+
+def test_tracked_fall_follows_gravity(episodes):
+    """Physics, not the tracker's own output: the world height follows h0 - g t^2 / 2, and the
+    acceleration fitted to tracked centroids is the projected one of the simulated positions."""
+    for ep in episodes[:3]:
+        window = list(free_flight_window(Clip(ep, 2, ep.rgb[2:]), 0))
+        assert len(window) >= 7
+        t = np.arange(ep.n_frames) / ep.fps
+        z = ep.state(0, "position")[:, 2]
+        assert np.abs(z[window] - (z[0] - 0.5 * 9.81 * t[window] ** 2)).max() < 0.02  # m (Euler stepping)
+        tracked = tracker.track(ep.rgb, ep.objects).centroid[window, 0]
+        projected = ep.to_pixels(ep.state(0, "position"))[window]
+        a_tracked, a_true = fitted_acceleration(tracked), fitted_acceleration(projected)
+        assert a_true[1] > 0.5  # px/frame^2, downwards in the image
+        assert np.linalg.norm(a_tracked - a_true) / np.linalg.norm(a_true) < 0.1
+
+
+def test_tracker_matches_true_masks_on_every_registered_scenario():
+    for ep in fixtures.registered(SPEC, seeds=(0,)):
+        for oid, v in tracker.validate(ep.rgb, ep.seg, ep.objects).items():
+            assert v["iou"] > 0.9 and v["max_centroid_error_px"] < 1.0, (ep.episode_id, oid, v)
+            assert v["presence_agreement"] >= 0.9, (ep.episode_id, oid, v)
