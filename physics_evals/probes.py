@@ -110,15 +110,18 @@ def elsewhere(ep: Episode, context: int) -> np.ndarray | None:
 
 
 def _falling(ep: Episode, context: int) -> dict | None:
-    """A moving object whose true centroid goes down by more than a pixel per frame in the horizon."""
+    """A moving object that truly falls (downward world velocity) while its centroid goes down by more
+    than a pixel per frame in the horizon. The world velocity keeps out objects whose centroid only
+    seems to drop because an occluder covers part of them."""
     for o in ep.objects:
         if o["role"] in STATIC_ROLES:
             continue
         m = ep.seg == o["id"]
         area = m.sum(axis=(1, 2))
         ys = (m.sum(2) * np.arange(m.shape[1])).sum(1) / np.maximum(area, 1)
+        vz = ep.state(o["id"], "linear_velocity")[:, 2]
         t = np.arange(context, ep.n_frames)
-        if ((area[t] > 0) & (area[t - 1] > 0) & (ys[t] - ys[t - 1] > 1.0)).any():
+        if ((area[t] > 0) & (area[t - 1] > 0) & (ys[t] - ys[t - 1] > 1.0) & (vz[t] < -0.1)).any():
             return o
     return None
 
