@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,7 +22,7 @@ from tqdm import tqdm
 
 from scenarios import EpisodeError, load_episode
 from scenarios.episode import is_complete
-from scenarios.generate import default_workers, generate_many
+from scenarios.generate import default_workers, generate_many, process_pool
 from scenarios.provenance import git_revision, versions
 
 from .models import CEILING, Adapter, default_model_specs, resolve_models
@@ -125,7 +124,7 @@ def ensure_episodes(tasks: list[Task], root: Path, workers: int, progress: bool,
             for folder, args in todo.items():
                 done(folder, _make_episode(*args))
         else:
-            with ProcessPoolExecutor(max_workers=min(workers, len(todo))) as pool:
+            with process_pool(min(workers, len(todo))) as pool:
                 for folder, error in zip(todo, pool.map(_make_episode, *zip(*todo.values()))):
                     done(folder, error)
     return failed
@@ -235,7 +234,7 @@ def run(cfg: RunConfig, tasks: list[Task] | None = None, metrics: dict | None = 
                 bar.update()
         else:
             # workers look metrics up by name (the registry's are lambdas, which do not pickle)
-            with ProcessPoolExecutor(max_workers=min(cfg.workers, len(jobs)), initializer=_init_worker,
+            with process_pool(min(cfg.workers, len(jobs)), initializer=_init_worker,
                                      initargs=(injected,)) as pool:
                 for r in pool.map(score_job, jobs, chunksize=max(1, len(jobs) // (8 * cfg.workers))):
                     rows += r

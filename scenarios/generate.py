@@ -6,6 +6,7 @@ that are already complete.
 """
 from __future__ import annotations
 
+import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -60,7 +61,7 @@ def generate_many(root: str | Path, names: list[str], n: int, seed: int = 0, spe
                 _run(job, str(root), spec, params)
                 bar.update()
         else:
-            with ProcessPoolExecutor(max_workers=min(workers, len(todo))) as pool:
+            with process_pool(min(workers, len(todo))) as pool:
                 futures = [pool.submit(_run, job, str(root), spec, params) for job in todo]
                 for future in as_completed(futures):
                     future.result()
@@ -70,3 +71,9 @@ def generate_many(root: str | Path, names: list[str], n: int, seed: int = 0, spe
 
 def default_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)))
+
+
+def process_pool(workers: int, **kwargs) -> ProcessPoolExecutor:
+    """A process pool whose workers start clean from a fork server, not forked from this process:
+    forking a process that has already run torch (OpenMP threads) can deadlock the children."""
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"), **kwargs)

@@ -1,0 +1,113 @@
+"""95% confidence intervals for summary scores: a paired, seeded bootstrap over episodes.
+
+results.json carries CIs for each (model, task, metric) value but only points for the summary.
+Here the episodes of every task are resampled with replacement (one draw shared by all models
+and metrics: paired, since scores are taken against the ceiling's same episode) and each draw
+is summarised by the harness's own `summarize_samples`, so the intervals are of exactly the
+numbers in the table, whatever the summary formula is. The metrics are rebuilt from the
+records results.json carries (group, direction, perfect value, scale), so a report needs no
+metric code. Before any interval is shown, the unresampled summary is checked against
+results.json; when it does not reproduce, the report says so instead of printing intervals
+of something else.
+"""
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+
+import numpy as np
+
+from .load import CEILING, GROUPS, Results
+
+N_BOOT = 500          # draws; ~10 ms each for 3000 samples, and the 2.5% tail still rests on ~12 draws
+BOOT_SEED = 0         # the bootstrap is seeded so a report is a pure function of its inputs
+REPRODUCE_TOL = 1e-6  # summary points must match results.json to this (absolute, on 0..100)
+
+
+def _unused(clip):  # metrics rebuilt from records are never run on clips, only used to score values
+    raise RuntimeError("a metric rebuilt from results.json cannot measure clips")
+
+
+def metrics_of(results: Results) -> dict:
+    """Metric objects for scoring sample values: from results.json's records, else the registry."""
+    from physics_evals.metrics.base import Metric
+    out = {}
+    for name, rec in results.metrics.items():
+        if all(k in rec for k in ("group", "higher_is_better", "perfect", "scale")):
+            out[name] = Metric(name, rec["group"], bool(rec["higher_is_better"]), float(rec["perfect"]),
+                               float(rec["scale"]), _unused, aggregation=rec.get("aggregation", "mean"))
+    missing = {r["metric"] for r in results.samples} - set(out)
+    if missing:
+        try:
+            from physics_evals.metrics import METRICS
+            out.update({m: METRICS[m] for m in missing if m in METRICS})
+        except ImportError:
+            pass
+    return out
+
+
+def ceiling_model(results: Results) -> str:
+    names = {run.data["run"].get("ceiling_model", CEILING[0]) for run in results.runs}
+    return names.pop() if len(names) == 1 else CEILING[0]
+
+
+def summarize(results: Results, rows: list[dict], tasks: list[str] | None = None) -> dict[str, dict]:
+    from physics_evals.results import summarize_samples
+    return summarize_samples(rows, metrics_of(results), tasks=tasks, ceiling_model=ceiling_model(results))
+
+
+def reproduces(got: dict, want: dict, tol: float = REPRODUCE_TOL) -> bool:
+    """True when every summary value in `want` (results.json) is matched by `got` (None matches None)."""
+    checked = 0
+    for model, row in want.items():
+        for g in GROUPS:
+            v, mine = row.get(g), got.get(model, {}).get(g)
+            if v is None or (isinstance(v, float) and math.isnan(v)):
+                if mine is not None and not math.isnan(mine):
+                    return False
+                continue
+            if mine is None or abs(mine - v) > tol:
+                return False
+            checked += 1
+    return checked > 0
+
+
+def check(results: Results) -> tuple[bool, str]:
+    """Whether intervals can be made, with the line that says how they are made (or why not)."""
+    if not results.samples:
+        return False, "summary intervals: not shown (the runs have no samples.jsonl to bootstrap)"
+    try:
+        ok = reproduces(summarize(results, results.samples), results.summary)
+    except (ImportError, KeyError, TypeError, ValueError):
+        ok = False
+    if not ok:
+        return False, ("summary intervals: not shown (the samples in samples.jsonl do not reproduce the "
+                       "summary in results.json)")
+    return True, (f"summary intervals: paired percentile bootstrap over episodes ({N_BOOT} draws, seed {BOOT_SEED}), "
+                  "each draw summarised by the harness's summarize_samples")
+
+
+def intervals(results: Results, tasks: list[str] | None = None, n_boot: int = N_BOOT,
+              seed: int = BOOT_SEED) -> dict[str, dict[str, tuple[float, float]]]:
+    """{model: {group: (ci_low, ci_high)}} over the given tasks (all by default)."""
+    tasks = sorted(results.tasks) if tasks is None else sorted(tasks)
+    by_episode: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for r in results.samples:
+        if r["task"] in tasks:
+            by_episode[(r["task"], r["episode_id"])].append(r)
+    episodes = {t: sorted(e for (task, e) in by_episode if task == t) for t in tasks}
+    rng = np.random.default_rng(seed)
+    per: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for _ in range(n_boot):
+        rows = []
+        for task in tasks:
+            eps = episodes[task]
+            for j, i in enumerate(rng.integers(0, len(eps), size=len(eps)) if eps else []):
+                # a resampled episode keeps its rows together, renamed so repeats count as separate episodes
+                rows += [{**r, "episode_id": f"{r['episode_id']}#{j}"} for r in by_episode[(task, eps[i])]]
+        for model, row in summarize(results, rows).items():
+            for g, v in row.items():
+                if v is not None and not math.isnan(v):
+                    per[model][g].append(v)
+    return {m: {g: (float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))) for g, v in row.items()}
+            for m, row in per.items()}
