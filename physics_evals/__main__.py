@@ -31,13 +31,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if argv else 2
     ns = top.parse_args(argv[:1])
     module_name, help_line = COMMANDS[ns.command]
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as e:
-        if e.name and module_name.startswith(e.name):
-            print(f"error: command '{ns.command}' is not available yet ({module_name} is missing)", file=sys.stderr)
-            return 2
-        raise
+    module = importlib.import_module(module_name)
     parser = argparse.ArgumentParser(prog=f"python -m physics_evals {ns.command}", description=help_line)
     module.add_arguments(parser)
     args = parser.parse_args(argv[1:])
@@ -52,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; rerun the same command to resume from the caches", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and closed early: not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":
