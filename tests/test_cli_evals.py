@@ -77,13 +77,13 @@ def test_export_then_validate_round_trips(tmp_path, roots, capsys):
                  "--episodes-root", str(tmp_path / "episodes")]) == 0
     manifest = json.loads((pack / "manifest.json").read_text())
     t = manifest["tasks"]["gravity-drop"]
-    assert (t["fps"], t["height"], t["width"], t["context_frames"], t["horizon"]) == (15, 64, 64, 4, 12)
+    assert (t["fps"], t["height"], t["width"], t["context_frames"], t["horizon"]) == (15, 64, 64, DROP.context, DROP.horizon)
     assert t["episode_ids"] == DROP.episode_ids()[:2]
     # an outside user: continue each context by repeating its last PNG; one as .npz, one as .mp4
     for k, e in enumerate(t["episodes"]):
-        assert len(e["context_pngs"]) == 4 and (pack / e["caption_file"]).read_text().strip() == e["caption"]
+        assert len(e["context_pngs"]) == DROP.context and (pack / e["caption_file"]).read_text().strip() == e["caption"]
         cap = cv2.VideoCapture(str(pack / e["context_video"]))
-        assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 4
+        assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == DROP.context
         cap.release()
         last = cv2.cvtColor(cv2.imread(str(pack / e["context_pngs"][-1])), cv2.COLOR_BGR2RGB)
         frames = np.repeat(last[None], t["horizon"], axis=0)
@@ -108,7 +108,7 @@ def test_export_then_validate_round_trips(tmp_path, roots, capsys):
 
 def test_validate_names_every_bad_file(tmp_path, capsys):
     ids = DROP.episode_ids()
-    good = np.zeros((12, 64, 64, 3), np.uint8)
+    good = np.zeros((DROP.horizon, 64, 64, 3), np.uint8)
     write_npz(tmp_path, "m", "gravity-drop", ids[0], good[:5])
     write_npz(tmp_path, "m", "gravity-drop", ids[1], good.astype(np.float64))
     (tmp_path / "m" / "gravity-drop" / f"{ids[2]}.mp4").write_bytes(b"\x00" * 100)
@@ -116,7 +116,7 @@ def test_validate_names_every_bad_file(tmp_path, capsys):
     captured = capsys.readouterr()
     err = [line for line in captured.err.splitlines() if line.startswith("error:")]
     assert len(err) == 3
-    assert f"{ids[0]}.npz: 5 frames, task gravity-drop needs 12" in err[0]
+    assert f"{ids[0]}.npz: 5 frames, task gravity-drop needs {DROP.horizon}" in err[0]
     assert f"{ids[1]}.npz: dtype float64, expected uint8" in err[1]
     assert f"{ids[2]}.mp4: corrupt or empty video" in err[2]
     assert "0 rollouts ok, 3 problems" in captured.out

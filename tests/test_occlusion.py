@@ -9,6 +9,7 @@ from scenarios.occlusion import PlanError
 from scenarios.registry import scenarios_of
 
 DEFAULT = RenderSpec()  # the guarantee is made for the default render
+CONTEXT = 8  # frames an eval task gives the model
 SEEDS = range(12)
 OCCLUSION = scenarios_of("occlusion")
 
@@ -42,6 +43,19 @@ def test_every_object_is_seen_hidden_and_seen_again_inside_the_clip(episodes, na
             for f in back:          # visible again in the very frame the event names
                 assert vis[f] and not vis[f - 1]
             assert (back[-1] - occluded[0]) >= 3, "hidden for several frames"
+
+
+@pytest.mark.parametrize("name", OCCLUSION)
+def test_objects_are_seen_at_the_start_and_reappear_after_the_context(episodes, name):
+    """The context shows every object and its motion; every reappearance is left to be predicted."""
+    assert DEFAULT == RenderSpec(64, 64, 15, 32)
+    for seed in SEEDS:
+        ep = episodes[name, seed]
+        for o in movers(ep):
+            vis = ep.state(o["id"], "visible").astype(bool)
+            assert vis[:3].all(), (seed, o["name"])
+            back = [e["frame"] for e in ep.events_of("reappeared") if o["id"] in e["objects"]]
+            assert min(back) >= CONTEXT + 1 and max(back) <= DEFAULT.n_frames - 3, (seed, o["name"], back)
 
 
 @pytest.mark.parametrize("name", OCCLUSION)

@@ -5,7 +5,10 @@ import pytest
 from scenarios import RenderSpec, generate_episode
 from scenarios.engine import GRAVITY
 
-SPEC = RenderSpec(height=32, width=32, fps=30, n_frames=24)  # 30 fps: enough frames of shards in flight
+SPEC = RenderSpec(height=32, width=32, fps=30, n_frames=46)  # 30 fps: enough frames of shards in flight
+CLIP = RenderSpec(height=64, width=64, fps=15, n_frames=32)  # an eval task's clip: 8 context frames, 24 to predict
+CONTEXT = 8
+SEEDS = range(12)
 
 
 def glass_series(ep):
@@ -67,10 +70,56 @@ def test_the_threshold_decides():
         assert impact["momentum"] == pytest.approx(ep.meta["params"]["impact_momentum"], rel=1e-3)
 
 
-def test_strike_samples_both_outcomes():
+def test_strike_breaks_and_below_threshold_does_not():
     spec = RenderSpec(height=16, width=16, fps=15, n_frames=2)  # params only
-    outcomes = {generate_episode("strike", s, spec).meta["params"]["breaks"] for s in range(12)}
-    assert outcomes == {True, False}
+    assert all(generate_episode("strike", s, spec).meta["params"]["breaks"] for s in range(40))
+    assert not any(generate_episode("below_threshold", s, spec).meta["params"]["breaks"] for s in range(40))
+
+
+@pytest.fixture(scope="module")
+def clips():
+    return {(name, s): generate_episode(name, s, CLIP) for name in ("strike", "below_threshold") for s in SEEDS}
+
+
+@pytest.mark.parametrize("name", ["strike", "below_threshold"])
+def test_the_ball_rolls_in_the_context_and_hits_after_it(clips, name):
+    """The hit is predicted, not seen: frame 10-16, with the ball moving towards the pane in every context frame."""
+    for seed in SEEDS:
+        ep = clips[name, seed]
+        (impact,) = ep.events_of("impact")
+        assert 10 <= impact["frame"] <= 16, (seed, impact)
+        ball = ep.objects_with_role("projectile")[0]["id"]
+        assert ep.state(ball, "visible")[:CONTEXT].all(), seed
+        xy = ep.to_pixels(ep.state(ball, "position"))  # (T, 2)
+        steps = np.linalg.norm(np.diff(xy[:CONTEXT], axis=0), axis=1)  # px per frame
+        assert steps.min() > 0.5 and steps.sum() > 6, (seed, steps)
+        seen = (ep.seg[:CONTEXT] == ball).any(axis=(1, 2))
+        assert seen.all(), seed
+        assert ep.meta["params"]["hit_time"] * ep.fps == pytest.approx(impact["frame"], abs=1.0)
+
+
+def test_strike_breaks_in_the_clip_and_the_shards_come_down(clips):
+    for seed in SEEDS:
+        ep = clips["strike", seed]
+        (impact,) = ep.events_of("impact")
+        (shatter,) = ep.events_of("shatter")
+        assert impact["broke"] and shatter["frame"] == impact["frame"], seed
+        _, pieces, shards = glass_series(ep)
+        k = shatter["frame"]
+        assert np.all(pieces[:k] == 1) and np.all(pieces[k:] > 1), seed
+        z = shards[..., 2]  # (T, n)
+        assert z[-1].mean() < z[k - 1].mean() - 0.03, ("the shards fall inside the clip", seed)
+
+
+def test_below_threshold_bounces_back_inside_the_clip(clips):
+    for seed in SEEDS:
+        ep = clips["below_threshold", seed]
+        (impact,) = ep.events_of("impact")
+        _, pieces, _ = glass_series(ep)
+        assert not impact["broke"] and np.all(pieces == 1) and not ep.events_of("shatter"), seed
+        ball = ep.objects_with_role("projectile")[0]["id"]
+        y = ep.state(ball, "position")[:, 1]  # towards the pane is +y
+        assert y[-1] < y[impact["frame"]] - 0.05, ("the ball rolls back off the pane", seed)
 
 
 @pytest.mark.parametrize("name", ["strike", "below_threshold"])

@@ -4,7 +4,10 @@ import pytest
 
 from scenarios import RenderSpec, generate_episode
 
-SPEC = RenderSpec(height=32, width=32, n_frames=16)
+SPEC = RenderSpec(height=32, width=32, n_frames=32)  # bites and strokes are timed in seconds for 32 frames at 15 fps
+CLIP = RenderSpec(height=64, width=64, fps=15, n_frames=32)  # an eval task's clip: 8 context frames, 24 to predict
+CONTEXT = 8
+SEEDS = range(12)
 
 
 def drop_frames(series) -> set[int]:
@@ -84,6 +87,40 @@ def test_straight_stroke_area_is_a_capsule():
     w = paint["width"]
     area = ep.state(ep.objects_with_role("canvas")[0]["id"], "painted_area")[-1]
     assert area == pytest.approx(length * w + np.pi * w * w / 4, rel=0.08)
+
+
+@pytest.fixture(scope="module")
+def clips():
+    return {(name, s): generate_episode(name, s, CLIP) for name in ("bite", "brush") for s in SEEDS}
+
+
+def test_the_biter_approaches_in_the_context_and_bites_after_it(clips):
+    for seed in SEEDS:
+        ep = clips["bite", seed]
+        food, biter = ep.objects_with_role("food")[0]["id"], ep.objects_with_role("biter")[0]["id"]
+        frames = [e["frame"] for e in ep.events_of("bite")]
+        assert len(frames) == ep.meta["params"]["n_bites"], seed
+        assert frames[0] >= CONTEXT + 1 and frames[-1] <= 26, (seed, frames)
+        volume = ep.state(food, "remaining_volume")
+        assert volume[CONTEXT - 1] == volume[0] > volume[-1], seed  # nothing eaten in the context, some by the end
+        # the biter is in view and comes closer to the food during the context
+        assert (ep.seg[:CONTEXT] == biter).any(axis=(1, 2)).all(), seed
+        gap = np.linalg.norm(ep.state(biter, "position")[:CONTEXT, :2] - ep.state(food, "position")[0, :2], axis=1)
+        assert np.all(np.diff(gap) < 0) and gap[0] - gap[-1] > 0.05, (seed, gap)
+        xy = ep.to_pixels(ep.state(biter, "position")[[0, CONTEXT - 1]])
+        assert np.linalg.norm(xy[1] - xy[0]) > 5, seed  # pixels
+
+
+def test_painting_goes_on_after_the_context_and_the_brush_leaves(clips):
+    for seed in SEEDS:
+        ep = clips["brush", seed]
+        ids = {o["role"]: o["id"] for o in ep.objects}
+        area = ep.state(ids["canvas"], "painted_area")
+        assert area[-1] > 1.5 * area[CONTEXT - 1], (seed, "most of the paint is laid after the context")
+        ends = [e["frame"] for e in ep.events_of("stroke") if e["phase"] == "end"]
+        assert ends[-1] >= CONTEXT + 6, seed
+        seen = (ep.seg == ids["brush"]).any(axis=(1, 2))
+        assert seen[:CONTEXT].all() and not seen[-4:].any(), (seed, seen)
 
 
 @pytest.mark.parametrize("name", ["bite", "brush"])

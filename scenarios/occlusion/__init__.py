@@ -24,6 +24,8 @@ LEAD_S = 2 / DEFAULT.fps     # the occluder does not touch the object in the fir
 TAIL_S = 4 / DEFAULT.fps     # ... nor in the last frames
 SEEN_S = 2 / DEFAULT.fps     # a loose plan: the mover is seen in the first and last frames
 HIDE_S = 4 / DEFAULT.fps     # fully hidden for at least this long
+CONTEXT_S = 7 / DEFAULT.fps  # time of frame 7, the last of the 8 context frames the eval tasks give a model:
+                             # every mover is still hidden (or not yet hidden) then, so each reappearance is predicted
 MARGIN_PX = 1.0             # safety margin in pixels of the default render
 VEIL = 2.5                  # a box-corner shadow sticking out this many margins surely shows some of the object
 PATH = np.linspace(-3.0, 3.0, 6001)  # candidate positions along a path (1 mm apart)
@@ -149,7 +151,8 @@ def plan_motion(movers: list[Mover], offsets: list[float], speeds: tuple[float, 
     """Speed v and start u0 of a group moving together at v (mover k starts at u0 - offsets[k]).
 
     Every mover must be untouched by the occluder for LEAD_S, fully hidden for HIDE_S, clear of
-    it for the last TAIL_S, and inside the image all along. The feasible speeds form a set
+    it for the last TAIL_S, not yet out of its hidden stretch at CONTEXT_S (so it reappears after
+    the context), and inside the image all along. The feasible speeds form a set
     from which `frac_speed` picks a quantile; `frac_start` places u0 inside its feasible
     interval. With `hidden_at` (one mover) the start is fixed so that the mover is at the
     centre of its hidden stretch at that time. `loose` only asks the movers to be seen (not
@@ -163,6 +166,7 @@ def plan_motion(movers: list[Mover], offsets: list[float], speeds: tuple[float, 
         a_lo, a_hi = getattr(mv, avoid)
         lo = np.maximum(lo, np.maximum(a_hi + o - v * (CLIP_S - tail), mv.view[0] + o))
         hi = np.minimum(hi, np.minimum(a_lo + o - v * lead, mv.view[1] + o - v * CLIP_S))
+        hi = np.minimum(hi, mv.hidden[1] + o - v * CONTEXT_S)
         ok &= mv.hidden[1] - mv.hidden[0] >= v * HIDE_S
     if hidden_at is not None:
         u0 = movers[0].hidden_centre + offsets[0] - v * hidden_at

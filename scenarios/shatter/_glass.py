@@ -17,6 +17,8 @@ from ..engine import Scene, p, rgb_of
 
 DENSITY = 2500.0  # glass, kg/m^3
 GAP = 0.0003      # each shard shrinks this much towards its centroid, so neighbours start apart (m)
+RESTITUTION = 0.5  # of a shard; PyBullet multiplies two bodies' values: a ball bounces visibly off the pane
+SHARD_MARGIN = 1e-4  # collision margin of a freed shard (m): with the default, neighbours start out overlapping and stick
 
 
 def voronoi_cells(width: float, height: float, n: int, rng: np.random.Generator) -> list[np.ndarray]:
@@ -84,7 +86,7 @@ class Glass:
     def shatter(self, scene: Scene, velocities: np.ndarray, spins: np.ndarray) -> None:
         """Free every shard (mass 0 -> its mass) with the given linear and angular velocities. (n, 3) each"""
         for b, m, v, w in zip(self.bodies, self.masses, velocities, spins):
-            scene.bc.changeDynamics(b, -1, mass=m)
+            scene.bc.changeDynamics(b, -1, mass=m, collisionMargin=SHARD_MARGIN)
             scene.bc.resetBaseVelocity(b, v.tolist(), w.tolist())
         self.broken = True
 
@@ -104,7 +106,7 @@ def add_pane(scene: Scene, width: float, height: float, thickness: float, n_shar
         col = scene.bc.createCollisionShape(p.GEOM_MESH, vertices=verts)
         pos = [offset[0] + c[0], offset[1], offset[2] + base + c[1]]
         body = scene.bc.createMultiBody(0.0, col, vis, basePosition=pos)
-        scene.bc.changeDynamics(body, -1, lateralFriction=0.6, restitution=0.1)
+        scene.bc.changeDynamics(body, -1, lateralFriction=0.6, restitution=RESTITUTION)
         bodies.append(body)
         masses.append(DENSITY * thickness * _area(poly))
         centroids.append(pos)

@@ -1,10 +1,13 @@
 """Bite: a ball-shaped biter takes 1-3 bites out of a burger built of voxels, and the marks stay.
 
 The food is a disc of small boxes (voxels) in a few layers, all one colour, so removing a
-voxel is a visible, permanent change. The biter is scripted (mass 0): it waits beside the
-food, moves in, and at its deepest point the voxels the ball overlaps are
+voxel is a visible, permanent change. The biter is scripted (mass 0): it comes towards the
+food from the first frame, moves in, and at its deepest point the voxels the ball overlaps are
 removed (a "bite" event); it backs out, moves round the same side to the next bite, and
-finally withdraws. Per frame the food records `remaining_volume` (m^3) and `bites`.
+finally withdraws. Times are absolute seconds, so a longer clip keeps the bites at the same
+frames: at 15 fps the first bite falls on frame 10-12, after the 8 context frames the eval
+tasks give (the approach is what the context shows), and the last by frame 24.
+Per frame the food records `remaining_volume` (m^3) and `bites`.
 """
 from __future__ import annotations
 
@@ -18,6 +21,9 @@ CLEARANCE = 0.05         # gap between the biter and the food while it moves rou
 # Approach angles (degrees about +z from +x; the camera looks along +y) of the bite slots on the
 # right side; the left side mirrors them. Bites never come from behind, where the food hides them.
 RIGHT_SLOTS = (-50.0, -12.0, 26.0)
+APPROACH = (0.08, 0.05)  # the biter starts this much farther out and higher than where it waits for its first bite (m)
+BITE_GAP_S = 0.42        # seconds between bites; the ball goes in and out in 35% of it
+WITHDRAW_S = 0.4         # seconds from backing out of the last bite to being withdrawn
 WORDS = {1: "one bite", 2: "two bites", 3: "three bites"}
 
 
@@ -33,6 +39,7 @@ class Bite(Scenario):
         "bite_depth": Uniform(0.6, 1.1),      # how far the ball pushes past the food's edge, in ball radii
         "bite_height": Uniform(0.5, 1.0),     # ball centre height at a bite, as a fraction of the food's height
         "side": Choice(("right", "left")),    # the side of the food the biter works on
+        "first_bite": Uniform(0.62, 0.75),    # time of the first bite (s): frame 10-12 at 15 fps
         "cam_distance": Uniform(0.6, 0.7),
         "cam_yaw": Uniform(-12.0, 12.0),
         "cam_pitch": Uniform(-50.0, -35.0),
@@ -88,18 +95,16 @@ class Bite(Scenario):
             left &= ~eaten
             plan.append({"angle": angle, "rho": R + r - depth, "z": z, "eaten": [voxels[i] for i in np.flatnonzero(eaten)]})
 
-        # Timeline: bites spread over the middle of the clip; the ball goes in and out in 35% of the gap.
-        duration = (scene.spec.n_frames - 1) / scene.spec.fps
-        n_bites = len(plan)
-        gap = 0.6 * duration / n_bites
+        # Timeline (s): the ball approaches from t = 0, bites every BITE_GAP_S from first_bite, then withdraws.
+        gap = BITE_GAP_S
         rho_out = R + VOXEL + r + CLEARANCE
-        times, keys = [0.0], [(plan[0]["angle"], rho_out + 0.03, plan[0]["z"] + 0.03)]
+        times, keys = [0.0], [(plan[0]["angle"], rho_out + APPROACH[0], plan[0]["z"] + APPROACH[1])]
         for k, b in enumerate(plan):
-            b["time"] = duration * 0.2 + gap * (k + 0.5)
+            b["time"] = params["first_bite"] + gap * k
             for dt, rho in ((-0.35 * gap, rho_out), (0.0, b["rho"]), (0.35 * gap, rho_out)):
                 times.append(b["time"] + dt)
                 keys.append((b["angle"], rho, b["z"]))
-        times.append(duration)
+        times.append(times[-1] + WITHDRAW_S)
         keys.append((plan[-1]["angle"], rho_out + 0.1, plan[-1]["z"] + 0.08))
         ball = scene.add_sphere(_polar(keys[0]), r, params["biter_colour"], mass=0.0)
         biter = scene.add_object("ball", "biter", params["biter_colour"], [ball], radius=r)

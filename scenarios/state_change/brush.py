@@ -4,9 +4,11 @@ The canvas is a light, unsaturated slab lying on the ground. The brush is script
 it lowers onto the canvas, moves along each stroke (straight, or a quadratic Bezier curve) at
 constant speed, lifts, and at the end flies out of the frame. Paint is laid as visual-only
 disc decals along its path (one object "paint", role "paint"), so it is persistent geometry
-that renders and segments. Per frame the canvas records `painted_area` (m^2): the area of the
-union of the decals, rasterised on a fine grid of the canvas. Events: "stroke" with
-phase "start" / "end".
+that renders and segments. Times are absolute seconds, so a longer clip keeps the strokes at
+the same frames: at 15 fps painting starts in the first 8 frames (the context the eval tasks
+give), goes on well after them, and the brush is out of view by frame 27. Per frame the canvas
+records `painted_area` (m^2): the area of the union of the decals, rasterised on a fine grid
+of the canvas. Events: "stroke" with phase "start" / "end".
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ LIFT = 0.06                        # height of the lifted brush tip above the ca
 CELL = 0.002                       # grid cell of the painted-area raster (m)
 DECAL_STEP = 0.4                   # decal spacing along a stroke, in stroke widths
 EXIT = (0.9, 0.1, 0.6)             # where the brush leaves to (x mirrored to the nearer side): out of view
+START_S, STROKES_S, EXIT_S = 0.1, 1.45, 1.75  # the first stroke's approach starts, all strokes are done, the brush is gone (s)
 
 
 class Brush(Scenario):
@@ -80,7 +83,7 @@ class Brush(Scenario):
         n_steps = (spec.n_frames - 1) * spec.steps_per_frame
         times = np.arange(n_steps + 2) / spec.sim_hz
         paths = [_stroke_points(s, top) for s in strokes]  # each (K, 3)
-        tip, windows = _tip_path(times, paths, top, duration=times[n_steps])
+        tip, windows = _tip_path(times, paths, top)
         # Decals every DECAL_STEP widths of arc length, each laid at the first step the tip reaches it.
         w = params["stroke_width"]
         decals = []  # (step, xyz) sorted by step
@@ -152,16 +155,16 @@ def _stroke_points(stroke: dict, z: float, k: int = 64) -> np.ndarray:
     return np.concatenate([xy, np.full((k, 1), z)], axis=1)
 
 
-def _tip_path(times: np.ndarray, paths: list[np.ndarray], top: float, duration: float):
+def _tip_path(times: np.ndarray, paths: list[np.ndarray], top: float):
     """Brush tip position at each time (N, 3), and each stroke's painting window (t_start, t_end).
 
-    Strokes are painted in the first 70% of the clip: lower, paint at constant speed, lift, move
-    to the next; then the brush flies out of view by 85% and stays there."""
-    leg = 0.7 * duration / len(paths)  # time per stroke, moves included
+    Strokes are painted between START_S and STROKES_S: lower, paint at constant speed, lift, move
+    to the next; then the brush flies out of view by EXIT_S and stays there."""
+    leg = (STROKES_S - START_S) / len(paths)  # time per stroke, moves included
     up = np.array([0.0, 0.0, LIFT])
     key_t, key_p, windows = [], [], []
     for k, path in enumerate(paths):
-        t0 = 0.05 * duration + k * leg
+        t0 = START_S + k * leg
         t_paint, t_end = t0 + 0.15 * leg, t0 + 0.8 * leg
         key_t += [t0, t_paint]
         key_p += [path[0] + up, path[0]]
@@ -169,7 +172,7 @@ def _tip_path(times: np.ndarray, paths: list[np.ndarray], top: float, duration: 
         key_t += [t_end, t_end + 0.12 * leg]
         key_p += [path[-1], path[-1] + up]
     exit_pos = np.array([np.copysign(EXIT[0], key_p[-1][0]), EXIT[1], EXIT[2]])
-    key_t.append(0.85 * duration)
+    key_t.append(EXIT_S)
     key_p.append(exit_pos)
     tip = np.array([keyframed(t, key_t, key_p) for t in times])
     for path, (t0, t1) in zip(paths, windows):  # constant speed along the stroke while painting
