@@ -21,7 +21,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from scenarios import EpisodeError, load_episode
-from scenarios.episode import is_complete
+from scenarios.episode import is_current
 from scenarios.generate import default_workers, generate_many, process_pool
 from scenarios.provenance import git_revision, versions
 
@@ -108,7 +108,7 @@ def ensure_episodes(tasks: list[Task], root: Path, workers: int, progress: bool,
     for task in tasks:
         base = task.episodes_root(root)
         for job, folder in zip(task.jobs(), task.episode_folders(root)):
-            if not is_complete(folder):
+            if not is_current(folder):  # missing, partial, or made by older scenario code
                 todo[folder] = (base, job.scenario, job.seed, task.render_spec)
     failed = {}
 
@@ -141,7 +141,8 @@ def obtain_rollout(model: Adapter, task: Task, episode, rollouts_root: Path, mak
     if not model.cached:
         return model.rollout(episode.rgb[:task.context], episode.caption, task, episode)
     path = rollout_path(rollouts_root, model.name, task.name, episode.episode_id)
-    fingerprint = model.fingerprint(task)
+    # the episode's own provenance is part of the key: a remade episode invalidates its rollouts
+    fingerprint = f"{model.fingerprint(task)}/{episode.meta['versions'].get('scenarios_source', '')}"
     if path.is_file() and read_info(path).get("fingerprint") == fingerprint:
         try:
             return load_rollout(path, task)

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .episode import SCHEMA_VERSION, Episode, project_to_pixels
-from .provenance import versions
+from .provenance import scenarios_fingerprint, versions
 
 
 def _import_pybullet():
@@ -376,7 +376,8 @@ def run_scenario(scenario: Scenario, seed: int, spec: RenderSpec = RenderSpec(),
             "render": asdict(spec), "fps": spec.fps, "sim_hz": spec.sim_hz, "height": H, "width": W, "n_frames": T,
             "camera": {"view": view, "projection": proj, "near": NEAR, "far": FAR, **asdict(scenario.camera(params))},
             "objects": scene.objects, "states": states, "events": events,
-            "caption": scenario.caption(params), "versions": versions(),
+            "caption": scenario.caption(params),
+            "versions": {**versions(), "scenarios_source": scenarios_fingerprint()},
         }
         return Episode(rgb=rgb, seg=seg, depth=depth, meta=meta)
     finally:

@@ -22,7 +22,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from .provenance import atomic_write_bytes, atomic_write_json
+from .provenance import atomic_write_bytes, atomic_write_json, scenarios_fingerprint
 
 SCHEMA_VERSION = 1
 FRAMES_FILE = "frames.npz"
@@ -111,6 +111,17 @@ def project_to_pixels(camera: dict, points: np.ndarray, height: int, width: int)
 
 def is_complete(folder: str | Path) -> bool:
     return (Path(folder) / META_FILE).is_file() and (Path(folder) / FRAMES_FILE).is_file()
+
+
+def is_current(folder: str | Path) -> bool:
+    """Complete, and made by the scenario code installed now (not by an older version of it)."""
+    if not is_complete(folder):
+        return False
+    try:
+        made_by = json.loads((Path(folder) / META_FILE).read_text())["versions"].get("scenarios_source")
+    except (OSError, ValueError, KeyError, AttributeError):
+        return False
+    return made_by == scenarios_fingerprint()
 
 
 def load_episode(folder: str | Path) -> Episode:

@@ -2,7 +2,7 @@
 
 Episode k of a batch (k = 0..n-1) uses scenario `names[k % len(names)]` and seed
 `seed + k`, so a batch is a pure function of its arguments and a rerun skips the episodes
-that are already complete.
+that are already complete and were made by the same scenario code.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .engine import RenderSpec
-from .episode import is_complete
+from .episode import is_current
 from .registry import get_scenario
 
 
@@ -53,7 +53,7 @@ def generate_many(root: str | Path, names: list[str], n: int, seed: int = 0, spe
     `params` fixes scenario parameters (checked against each scenario's ranges)."""
     root = Path(root)
     jobs = plan(names, n, seed)
-    todo = [j for j in jobs if not is_complete(j.folder(root))]
+    todo = [j for j in jobs if not is_current(j.folder(root))]  # missing, partial or stale
     bar = tqdm(total=len(jobs), initial=len(jobs) - len(todo), desc="episodes", unit="ep", disable=not progress)
     with bar:
         if workers <= 1 or len(todo) <= 1:

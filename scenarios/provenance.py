@@ -7,6 +7,7 @@ folder, then a rename) so that a killed run never leaves a file that looks compl
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import os
 import subprocess
@@ -44,6 +45,16 @@ def versions() -> dict[str, str]:
             continue
     out["git_revision"] = git_revision()
     return out
+
+
+@functools.lru_cache(maxsize=1)
+def scenarios_fingerprint() -> str:
+    """A hash of the scenario engine's source: episodes made by other code are stale and get remade."""
+    h = hashlib.sha256()
+    package = Path(__file__).resolve().parent
+    for path in sorted(package.rglob("*.py")):
+        h.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:

@@ -1,4 +1,5 @@
 """`python -m scenarios`: generate (resumable), ls, preview, and one-line errors."""
+import json
 import subprocess
 import sys
 
@@ -8,6 +9,7 @@ from PIL import Image
 from scenarios import FAMILIES, SCENARIOS, load_episode
 from scenarios.__main__ import main
 from scenarios.episode import META_FILE
+from scenarios.provenance import scenarios_fingerprint
 
 SMALL = ["--height", "32", "--width", "32", "--frames", "6", "--workers", "1"]
 
@@ -19,10 +21,14 @@ def test_generate_is_resumable(tmp_path, capsys):
     assert [f.name for f in folders] == ["free_fall-0000000", "free_fall-0000001", "free_fall-0000002"]
     kept = (folders[0] / META_FILE).stat().st_mtime_ns
     (folders[1] / META_FILE).unlink()  # as if killed while writing episode 1
+    stale = json.loads((folders[2] / META_FILE).read_text())
+    stale["versions"]["scenarios_source"] = "older-code"  # as if made before the scenario code changed
+    (folders[2] / META_FILE).write_text(json.dumps(stale))
     assert main(["generate", "--scenario", "free_fall", "--n", "3", "--seed", "0", "--out", str(out), *SMALL]) == 0
-    assert (folders[0] / META_FILE).stat().st_mtime_ns == kept  # complete episodes are skipped
+    assert (folders[0] / META_FILE).stat().st_mtime_ns == kept  # complete, current episodes are skipped
     redone = load_episode(folders[1])
     assert redone.meta["seed"] == 1 and redone.n_frames == 6
+    assert load_episode(folders[2]).meta["versions"]["scenarios_source"] == scenarios_fingerprint()
 
 
 def test_generate_in_parallel_matches_serial(tmp_path):
