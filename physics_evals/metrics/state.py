@@ -100,11 +100,13 @@ def shard_count_error(clip: Clip) -> float:
 def shards_fall(clip: Clip) -> float:
     """After the truth's break: fraction of frames where the rollout's glass centroid moves vertically
     like the truth's (down, still or up, with a FALL_PX dead zone): glass that stays whole, or
-    re-assembles upwards, disagrees."""
+    re-assembles upwards, disagrees. The break is the simulator's shatter event, not the frame where
+    the pieces first look apart: shards can fall a while before the tracker sees them separate."""
     truth, pred, objs = _series(clip, "glass")
+    shatter = [e["frame"] for e in clip.truth.events_of("shatter") if e["frame"] < clip.context + clip.horizon]
     agree = []
     for i in objs:
-        bt = _break_frame(truth.n_components[:, i])
+        bt = (max(min(shatter) - clip.context, 0) if shatter else _break_frame(truth.n_components[:, i]))
         if bt is None:
             continue
         t = np.arange(1 + bt, len(truth.area))
