@@ -156,8 +156,8 @@ class Suite:
 
 
 SUITES: dict[str, Suite] = {
-    # Both suites use the 32-frame clips (15 fps) the scenarios are timed for: each key event (a landing
-    # aside, see tests/test_gravity.py) comes after the 8 context frames and its consequences before the end.
+    # Both suites use the 32-frame clips (15 fps) the scenarios are timed for: each key event (a landing,
+    # a bite, an impact, a reappearance) comes after the 8 context frames and its consequences before the end.
     # runs on a laptop in minutes: a few episodes per task
     "default": Suite("default", n_episodes=3, context=8, horizon=24, height=64, width=64, fps=15, seed_offset=0),
     # the numbers to publish: more episodes

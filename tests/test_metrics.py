@@ -12,7 +12,7 @@ from physics_evals.metrics import (GROUPS, METRICS, Clip, ClipError, UnknownMetr
 from physics_evals.metrics import fixtures
 
 SPEC = scenarios.RenderSpec(height=64, width=64, fps=15, n_frames=16)
-DROP = {"height": 1.5, "restitution": 0.6}
+DROP = {"height": 1.5, "restitution": 0.6, "release": 0.0}  # falling from frame 0
 BINDING = {  # the names the tasks list; changing one breaks the harness
     "permanence": ["presence_accuracy", "reappear_time_error", "reappear_position_error", "spawn_vanish_rate",
                    "count_conservation", "identity_conservation"],

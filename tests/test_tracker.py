@@ -9,7 +9,7 @@ from physics_evals.metrics.motion import fitted_acceleration, free_flight_window
 from physics_evals.metrics.base import Clip
 
 SPEC = scenarios.RenderSpec(height=64, width=64, fps=15, n_frames=16)
-DROP = {"height": 1.5, "restitution": 0.6}  # a long free flight, then a bounce
+DROP = {"height": 1.5, "restitution": 0.6, "release": 0.0}  # falling from frame 0, then a bounce
 
 
 @pytest.fixture(scope="module")

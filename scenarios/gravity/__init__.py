@@ -2,12 +2,18 @@
 
 Two helpers shared with the occlusion family live here: `frame_box` (a camera that keeps a
 region of the x-z plane in view) `a` and `size_word` (caption words).
+
+Every gravity scenario starts like a Physics-IQ switch frame: the moving object is held still
+(mass 0) at its start and released at `release` seconds, late in an eval task's 8 context
+frames, so the context shows it at rest and then its first frames of motion, and the landing,
+bounces and rolling come after the context (see `HeldThenReleased`). Times are absolute, so a
+longer or faster clip keeps the events at the same moments.
 """
 from __future__ import annotations
 
 import math
 
-from ..engine import Camera
+from ..engine import Camera, Scenario, Scene
 
 GROUND_ROLLING = 0.08  # rolling friction of a ground that stops a ball rolling at 2 m/s within about 0.5 m
 FOV = 50.0  # vertical field of view of every gravity/occlusion camera (degrees)
@@ -32,3 +38,28 @@ def frame_box(x_lo: float, x_hi: float, z_lo: float, z_hi: float, yaw: float, pi
     distance = 0.5 * span / math.tan(math.radians(FOV) / 2)
     return Camera(target=(0.5 * (x_lo + x_hi), y, 0.5 * (z_lo + z_hi)), distance=distance,
                   yaw=yaw, pitch=pitch, fov=FOV)
+
+
+class HeldThenReleased(Scenario):
+    """A scenario whose one moving object is held still until `params["release"]` seconds.
+
+    `build` creates the object's body with mass 0 (a fixed body: gravity does not move it, so the
+    held phase is exactly still) and calls `hold`; at the release time the body gets its mass and
+    its initial velocity and a "release" event is recorded at the first frame that shows it moving.
+    """
+
+    def hold(self, scene: Scene, oid: int, mass: float, velocity=(0.0, 0.0, 0.0)) -> None:
+        """Hold object `oid` (its first body created with mass 0) until release; then give it `mass`
+        (kg) and `velocity` (m/s, world frame)."""
+        scene.scratch["held"] = {"oid": oid, "mass": mass, "velocity": tuple(velocity)}
+
+    def on_step(self, scene: Scene, params):
+        held = scene.scratch.get("held")
+        t = scene.step_index / scene.spec.sim_hz  # time at the start of this physics step (s)
+        if held is None or t < params["release"]:
+            return
+        body = scene.bodies[held["oid"]][0]
+        scene.bc.changeDynamics(body, -1, mass=held["mass"])
+        scene.bc.resetBaseVelocity(body, held["velocity"], (0.0, 0.0, 0.0))
+        scene.event("release", [held["oid"]], time=round(t, 6))
+        del scene.scratch["held"]

@@ -1,25 +1,27 @@
-"""Bounce: a ball dropped onto a hard floor bounces several times, lower each time.
+"""Bounce: a ball held still, then dropped onto a hard floor, bounces several times, lower each time.
 
 Restitution is varied from dull to lively. Whatever it is, a bounce can never rise higher
-than the one before (energy is only lost). A small sideways drift makes the bounces travel.
+than the one before (energy is only lost). A small sideways drift, given at the release, makes
+the bounces travel. The release comes late in an eval task's context, the first landing after it.
 """
-from ..engine import Choice, LogUniform, Scenario, Scene, Uniform, sample_colours
-from . import frame_box, size_word
+from ..engine import Choice, LogUniform, Scene, Uniform, sample_colours
+from . import HeldThenReleased, frame_box, size_word
 
 DRIFT_S = 2.2  # seconds of drift the view allows for (a little more than a default clip)
 
 
-class Bounce(Scenario):
+class Bounce(HeldThenReleased):
     family = "gravity"
     name = "bounce"
     description = "a ball dropped onto a hard floor bounces several times, each bounce lower"
     ranges = {
         "radius": Uniform(0.08, 0.13),       # m
         "mass": LogUniform(0.1, 5.0),        # kg
-        "height": Uniform(0.5, 1.1),         # release height of the centre (m)
+        "height": Uniform(0.6, 1.1),         # release height of the centre (m)
         "restitution": Uniform(0.5, 0.9),    # of the ball; the floor's is 1, so this is the pair's
         "drift": Uniform(0.0, 0.25),         # sideways speed at release (m/s)
         "direction": Choice(("right", "left")),
+        "release": Uniform(0.27, 0.37),      # s: held still until then (first moving frame 5 or 6 at 15 fps)
         "cam_margin": Uniform(1.1, 1.3),     # view size / scene size (zoom)
         "cam_yaw": Uniform(-15.0, 15.0),
         "cam_pitch": Uniform(-12.0, -2.0),
@@ -40,10 +42,10 @@ class Bounce(Scenario):
         d = 1 if params["direction"] == "right" else -1
         scene.bc.changeDynamics(scene.ground, -1, restitution=1.0)
         body = scene.add_sphere((params["x0"], 0.0, params["height"]), params["radius"], params["colour"],
-                                mass=params["mass"], restitution=params["restitution"], lateralFriction=0.5,
+                                mass=0.0, restitution=params["restitution"], lateralFriction=0.5,  # held
                                 linearDamping=0.0, angularDamping=0.0)
-        scene.bc.resetBaseVelocity(body, (d * params["drift"], 0.0, 0.0), (0.0, 0.0, 0.0))
-        scene.add_object("ball", "projectile", params["colour"], [body], size=params["radius"])
+        oid = scene.add_object("ball", "projectile", params["colour"], [body], size=params["radius"])
+        self.hold(scene, oid, params["mass"], velocity=(d * params["drift"], 0.0, 0.0))
 
     def caption(self, params):
         lively = "very bouncy" if params["restitution"] > 0.75 else "bouncy"

@@ -1,23 +1,25 @@
-"""Free fall: a ball or box is released at rest and drops onto the ground.
+"""Free fall: a ball or box is held still, released at rest and drops onto the ground.
 
 Mass is varied over two orders of magnitude; it must not change the fall
-(h(t) = h0 - 1/2 g t^2 until contact). Air drag is switched off.
+(h(t) = h0 - 1/2 g (t - release)^2 until contact). Air drag is switched off. The release comes
+late in an eval task's context and the drop is high enough to land after it.
 """
-from ..engine import Choice, LogUniform, Scenario, Scene, Uniform, sample_colours
-from . import frame_box, size_word
+from ..engine import Choice, LogUniform, Scene, Uniform, sample_colours
+from . import HeldThenReleased, frame_box, size_word
 
 
-class FreeFall(Scenario):
+class FreeFall(HeldThenReleased):
     family = "gravity"
     name = "free_fall"
     description = "an object is released at rest and falls onto the ground"
     ranges = {
         "shape": Choice(("sphere", "cube")),
         "size": Uniform(0.08, 0.15),        # radius or half edge (m)
-        "height": Uniform(0.4, 1.1),        # release height of the centre above the ground (m)
+        "height": Uniform(0.6, 1.2),        # release height of the centre above the ground (m)
         "mass": LogUniform(0.1, 10.0),      # kg; must not matter
         "restitution": Uniform(0.0, 0.6),
         "x": Uniform(-0.3, 0.3),            # release position along the image's horizontal (m)
+        "release": Uniform(0.27, 0.37),     # s: held still until then (first moving frame 5 or 6 at 15 fps)
         "cam_margin": Uniform(1.15, 1.45),  # view size / scene size (zoom)
         "cam_yaw": Uniform(-20.0, 20.0),
         "cam_pitch": Uniform(-15.0, -2.0),
@@ -36,10 +38,11 @@ class FreeFall(Scenario):
         dyn = dict(restitution=params["restitution"], linearDamping=0.0, angularDamping=0.0)
         scene.bc.changeDynamics(scene.ground, -1, restitution=0.5)
         if params["shape"] == "sphere":
-            body = scene.add_sphere(pos, s, params["colour"], mass=params["mass"], **dyn)
+            body = scene.add_sphere(pos, s, params["colour"], mass=0.0, **dyn)  # held until release
         else:
-            body = scene.add_box(pos, (s, s, s), params["colour"], mass=params["mass"], **dyn)
-        scene.add_object(params["shape"], "projectile", params["colour"], [body], size=s)
+            body = scene.add_box(pos, (s, s, s), params["colour"], mass=0.0, **dyn)
+        oid = scene.add_object(params["shape"], "projectile", params["colour"], [body], size=s)
+        self.hold(scene, oid, params["mass"])
 
     def caption(self, params):
         weight = "light" if params["mass"] < 1 else "heavy"

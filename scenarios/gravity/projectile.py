@@ -1,16 +1,17 @@
-"""Projectile: a ball is thrown with an initial velocity and flies on a parabola.
+"""Projectile: a ball is held still, then thrown with an initial velocity and flies on a parabola.
 
 In flight the horizontal velocity is constant and the vertical acceleration is -g, whatever
 the mass (no drag). After landing it bounces and rolls to a stop on a ground with rolling
-friction, so it stays in view.
+friction, so it stays in view. The throw comes late in an eval task's context (`release`) and
+the flight lasts long enough to land after it.
 """
 import math
 
-from ..engine import GRAVITY, Choice, LogUniform, Scenario, Scene, Uniform, sample_colours
-from . import GROUND_ROLLING, frame_box, size_word
+from ..engine import GRAVITY, Choice, LogUniform, Scene, Uniform, sample_colours
+from . import GROUND_ROLLING, HeldThenReleased, frame_box, size_word
 
 
-class Projectile(Scenario):
+class Projectile(HeldThenReleased):
     family = "gravity"
     name = "projectile"
     description = "a ball is thrown with an initial velocity, flies on a parabola and lands"
@@ -19,9 +20,10 @@ class Projectile(Scenario):
         "mass": LogUniform(0.1, 5.0),        # kg; must not matter
         "speed": Uniform(1.2, 2.4),          # launch speed (m/s)
         "angle": Uniform(25.0, 65.0),        # launch angle above the horizontal (degrees)
-        "height": Uniform(0.2, 0.6),         # launch height of the centre (m)
+        "height": Uniform(0.35, 0.7),        # launch height of the centre (m)
         "direction": Choice(("right", "left")),
         "restitution": Uniform(0.2, 0.6),
+        "release": Uniform(0.30, 0.38),      # s: held still until thrown (first moving frame 5 or 6 at 15 fps)
         "cam_margin": Uniform(1.1, 1.3),     # view size / scene size (zoom)
         "cam_yaw": Uniform(-15.0, 15.0),
         "cam_pitch": Uniform(-12.0, -2.0),
@@ -51,10 +53,10 @@ class Projectile(Scenario):
         vx, vz, _, _ = self.flight(params)
         scene.bc.changeDynamics(scene.ground, -1, restitution=1.0, rollingFriction=GROUND_ROLLING)
         body = scene.add_sphere((params["x0"], 0.0, params["height"]), params["radius"], params["colour"],
-                                mass=params["mass"], restitution=params["restitution"], lateralFriction=0.8,
+                                mass=0.0, restitution=params["restitution"], lateralFriction=0.8,  # held
                                 linearDamping=0.0, angularDamping=0.0)
-        scene.bc.resetBaseVelocity(body, (vx, 0.0, vz), (0.0, 0.0, 0.0))
-        scene.add_object("ball", "projectile", params["colour"], [body], size=params["radius"])
+        oid = scene.add_object("ball", "projectile", params["colour"], [body], size=params["radius"])
+        self.hold(scene, oid, params["mass"], velocity=(vx, 0.0, vz))
 
     def caption(self, params):
         return (f"a {size_word(params['radius'])} {params['colour']} ball is thrown to the {params['direction']} "

@@ -1,19 +1,21 @@
-"""Ramp roll: a ball released at rest on an inclined ramp rolls down it and onto the ground.
+"""Ramp roll: a ball held at rest at the top of an inclined ramp is released and rolls down it
+and onto the ground.
 
 A solid sphere rolling without slipping accelerates along the slope at 5/7 g sin(theta),
 not the g sin(theta) of a sliding block; the friction is high enough for rolling at every
 sampled angle (mu >= 2/7 tan(theta)). The ground has rolling friction, so the ball stops
-in view after it leaves the ramp.
+in view after it leaves the ramp. The release comes late in an eval task's context, so the
+context shows the ball at rest and starting to roll, and it reaches the ground after the context.
 """
 import math
 
-from ..engine import Choice, LogUniform, Scenario, Scene, Uniform, sample_colours
-from . import GROUND_ROLLING, frame_box, size_word
+from ..engine import Choice, LogUniform, Scene, Uniform, sample_colours
+from . import GROUND_ROLLING, HeldThenReleased, frame_box, size_word
 
 THICKNESS = 0.04  # of the ramp board (m)
 
 
-class RampRoll(Scenario):
+class RampRoll(HeldThenReleased):
     family = "gravity"
     name = "ramp_roll"
     description = "a ball rolls from rest down an inclined ramp onto the ground"
@@ -23,6 +25,7 @@ class RampRoll(Scenario):
         "angle": Uniform(10.0, 30.0),        # slope of the ramp (degrees)
         "length": Uniform(0.5, 0.9),         # length of the ramp's top surface (m)
         "direction": Choice(("right", "left")),  # downhill
+        "release": Uniform(0.27, 0.37),      # s: held still until then (first moving frame 5 or 6 at 15 fps)
         "cam_margin": Uniform(1.1, 1.3),     # view size / scene size (zoom)
         "cam_yaw": Uniform(-15.0, 15.0),
         "cam_pitch": Uniform(-20.0, -5.0),
@@ -60,12 +63,13 @@ class RampRoll(Scenario):
                              orientation=orn, lateralFriction=1.0, rollingFriction=0.0)
         start = 2 * r  # distance down the slope from the top end (m)
         pos = (top[0] + start * down[0] + r * normal[0], 0.0, top[1] + start * down[1] + r * normal[1])
-        ball = scene.add_sphere(pos, r, params["colour"], mass=params["mass"], lateralFriction=1.0,
+        ball = scene.add_sphere(pos, r, params["colour"], mass=0.0, lateralFriction=1.0,  # held until release
                                 rollingFriction=0.0, spinningFriction=0.0, restitution=0.0,
                                 linearDamping=0.0, angularDamping=0.0)
         scene.bc.changeDynamics(scene.ground, -1, lateralFriction=1.0, rollingFriction=GROUND_ROLLING)
         scene.add_object("ramp", "ramp", params["ramp_colour"], [ramp], angle=params["angle"])
-        scene.add_object("ball", "projectile", params["colour"], [ball], size=r)
+        oid = scene.add_object("ball", "projectile", params["colour"], [ball], size=r)
+        self.hold(scene, oid, params["mass"])
 
     def caption(self, params):
         return (f"a {size_word(params['radius'])} {params['colour']} ball rolls to the {params['direction']} "

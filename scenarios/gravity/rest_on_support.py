@@ -1,28 +1,31 @@
-"""Rest on support: an object is dropped a little onto a table-like box and comes to rest on it.
+"""Rest on support: an object held above a table-like box is dropped onto it and comes to rest on it.
 
 It must end at rest on the support's top face (not sink into it, not hover, not slide off):
 its centre settles at the top's height plus its own half height, inside the top's footprint.
+The release comes at the end of an eval task's context and the drop is high enough that the
+object lands on the support, and settles, after the context.
 """
 import math
 
-from ..engine import Choice, LogUniform, Scenario, Scene, Uniform, sample_colours
-from . import a, frame_box, size_word
+from ..engine import Choice, LogUniform, Scene, Uniform, sample_colours
+from . import HeldThenReleased, a, frame_box, size_word
 
 
-class RestOnSupport(Scenario):
+class RestOnSupport(HeldThenReleased):
     family = "gravity"
     name = "rest_on_support"
-    description = "an object is dropped a little onto a support and comes to rest on its top"
+    description = "an object is held above a support, dropped onto it and comes to rest on its top"
     ranges = {
         "shape": Choice(("cube", "cylinder", "slab")),
         "size": Uniform(0.07, 0.12),         # half edge / radius / half length (m)
         "mass": LogUniform(0.1, 5.0),        # kg
-        "drop": Uniform(0.0, 0.3),           # gap between the object's bottom and the support's top (m)
+        "drop": Uniform(0.15, 0.3),          # gap between the object's bottom and the support's top (m)
         "support_ratio": Uniform(1.8, 2.8),  # half width and half depth of the support / size
         "support_height": Uniform(0.15, 0.4),  # height of the support's top (m)
         "offset": Uniform(-0.5, 0.5),        # where on the top, as a fraction of the free half width
         "spin": Uniform(-45.0, 45.0),        # heading of the object about the vertical (degrees)
         "restitution": Uniform(0.0, 0.3),
+        "release": Uniform(0.38, 0.45),      # s: held still until then (first moving frame 6 or 7 at 15 fps)
         "cam_margin": Uniform(1.25, 1.5),    # view size / scene size (zoom)
         "cam_yaw": Uniform(-20.0, 20.0),
         "cam_pitch": Uniform(-25.0, -5.0),
@@ -53,11 +56,12 @@ class RestOnSupport(Scenario):
         orn = scene.bc.getQuaternionFromEuler((0.0, 0.0, math.radians(params["spin"])))
         dyn = dict(restitution=params["restitution"], lateralFriction=0.8, linearDamping=0.0, angularDamping=0.0)
         if params["shape"] == "cylinder":
-            body = scene.add_cylinder(pos, s, 2 * hh, params["colour"], mass=params["mass"], orientation=orn, **dyn)
+            body = scene.add_cylinder(pos, s, 2 * hh, params["colour"], mass=0.0, orientation=orn, **dyn)  # held
         else:
-            body = scene.add_box(pos, (s, s, hh), params["colour"], mass=params["mass"], orientation=orn, **dyn)
+            body = scene.add_box(pos, (s, s, hh), params["colour"], mass=0.0, orientation=orn, **dyn)
         scene.add_object("table", "support", params["support_colour"], [support], top=top, half_width=sh)
-        scene.add_object(params["shape"], "projectile", params["colour"], [body], size=s, half_height=hh)
+        oid = scene.add_object(params["shape"], "projectile", params["colour"], [body], size=s, half_height=hh)
+        self.hold(scene, oid, params["mass"])
 
     def caption(self, params):
         how = "placed" if params["drop"] < 0.05 else "dropped"
