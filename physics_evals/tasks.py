@@ -120,7 +120,9 @@ TASK_DEFS: tuple[TaskDef, ...] = (
             "a thrown object follows a parabola"),
     TaskDef("gravity-bounce", "gravity", ("bounce",), PERMANENCE + MOTION + ("bounce_growth",) + PHYSICS_IQ + PIXELS, 2,
             "a ball bounces and each bounce is lower than the last"),
-    TaskDef("gravity-ramp", "gravity", ("ramp_roll",), PERMANENCE + MOTION + PHYSICS_IQ + PIXELS, 3,
+    # rolling on the ramp is never free flight, so the fitted free-flight acceleration does not apply
+    TaskDef("gravity-ramp", "gravity", ("ramp_roll",),
+            PERMANENCE + tuple(m for m in MOTION if m != "acceleration_error") + PHYSICS_IQ + PIXELS, 3,
             "an object rolls or slides down a ramp"),
     TaskDef("gravity-rest", "gravity", ("rest_on_support",), PERMANENCE + ("trajectory_error", "hover_rate") + PHYSICS_IQ + PIXELS, 4,
             "an object lands on a support and stays at rest"),
