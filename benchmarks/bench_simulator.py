@@ -1,0 +1,131 @@
+"""Simulator throughput against this machine's own matrix-product rate, measured in the same run.
+
+    .venv/bin/python benchmarks/bench_simulator.py [--config tiny] [--set key=value ...] [--steps 5]
+
+Prints training tokens/s and achieved FLOP/s (the model's FLOPs counted by
+torch.utils.flop_counter: forward + backward of every matmul, attention included), the FLOP/s of
+a plain fp32 2048^3 matrix product (the limit), their ratio (MFU), and the same for sampling
+(frames/s). On a GPU it uses bf16 autocast when train.amp=bf16 and compares against a bf16
+matrix product. Goal on CPU: MFU >= 0.5 for the tiny config.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import torch
+from torch.nn.attention import SDPBackend, sdpa_kernel
+from torch.utils.flop_counter import FlopCounterMode
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from simulator.config import get_config  # noqa: E402
+from simulator.diffusion import sample  # noqa: E402
+from simulator.model import DiT, n_params  # noqa: E402
+from simulator.train import FlowObjective, make_optimizer  # noqa: E402
+
+
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def matmul_rate(device, dtype, n: int = 2048, reps: int = 5) -> float:
+    """Best-of FLOP/s of an n^3 matrix product."""
+    a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
+    a @ b
+    best = float("inf")
+    for _ in range(reps):
+        sync(device)
+        t0 = time.perf_counter()
+        a @ b
+        sync(device)
+        best = min(best, time.perf_counter() - t0)
+    return 2 * n ** 3 / best
+
+
+def timed(fn, device, reps: int) -> float:
+    """Median seconds of fn() after one warm-up call."""
+    fn()
+    times = []
+    for _ in range(reps):
+        sync(device)
+        t0 = time.perf_counter()
+        fn()
+        sync(device)
+        times.append(time.perf_counter() - t0)
+    return sorted(times)[len(times) // 2]
+
+
+def count_flops(fn) -> int:
+    """FLOPs of fn(). Attention runs on the math backend here: the counter sees its matmuls (it has no
+    formula for the fused CPU attention kernel, which would count as zero)."""
+    with FlopCounterMode(display=False) as fc, sdpa_kernel([SDPBackend.MATH]):
+        fn()
+    return fc.get_total_flops()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--config", default="tiny")
+    ap.add_argument("--set", dest="overrides", action="append", default=[])
+    ap.add_argument("--steps", type=int, default=5, help="timed training steps")
+    a = ap.parse_args()
+    cfg = get_config(a.config, a.overrides)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if cfg.train.threads > 0:
+        torch.set_num_threads(cfg.train.threads)
+    bf16 = cfg.train.amp == "bf16"
+    amp = torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
+    torch.manual_seed(0)
+    model = DiT(cfg.model).to(device)
+    objective = FlowObjective(model)
+    run = torch.compile(objective) if cfg.train.compile else objective
+    opt = make_optimizer(model, cfg.train)
+    b, (t, h, w) = cfg.train.batch_size, cfg.data.sizes[0]
+    n_ctx = cfg.data.context[0]
+    x = torch.randn(b, t, h, w, cfg.model.in_channels, device=device)
+    ids = torch.randint(2, cfg.model.vocab_size, (b, cfg.model.max_text_len), device=device)
+    drop, tt, noise = torch.zeros(b, dtype=torch.bool, device=device), torch.rand(b, device=device), torch.randn_like(x)
+    tokens = b * (t // cfg.model.patch[0]) * (h // cfg.model.patch[1]) * (w // cfg.model.patch[2])
+
+    def step():
+        with amp:
+            loss = run(x, n_ctx, ids, drop, tt, noise)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    def fwd_bwd():
+        with amp:
+            loss = objective(x, n_ctx, ids, drop, tt, noise)
+        loss.backward()
+
+    train_flops = count_flops(fwd_bwd)
+    limit = matmul_rate(device, torch.bfloat16 if bf16 else torch.float32)
+    sec = timed(step, device, a.steps)
+    print(f"device {device}, threads {torch.get_num_threads()}, config {cfg.name}, {n_params(model) / 1e6:.2f}M params, "
+          f"{cfg.model.attention} attention, patch {cfg.model.patch}, batch {b} x {t}x{h}x{w}, amp {cfg.train.amp}")
+    print(f"matmul 2048^3 {'bf16' if bf16 else 'fp32'}: {limit / 1e9:.1f} GFLOP/s (the limit)")
+    print(f"train: {sec:.3f} s/step, {tokens / sec:,.0f} tokens/s, {train_flops / 1e9:.1f} GFLOP/step, "
+          f"{train_flops / sec / 1e9:.1f} GFLOP/s, MFU {train_flops / sec / limit:.2f}")
+
+    # sampling: one clip of the training window, Euler steps without guidance (one model call per step)
+    steps = 8
+    ctx, cond = x[:1, :n_ctx], model.encode_text(ids[:1]).detach()
+    model.eval()
+
+    def gen():
+        with amp:
+            sample(model, ctx, t, cond, steps=steps, guidance=1.0, sampler="euler",
+                   generator=torch.Generator(device=device).manual_seed(0))
+
+    sample_flops = count_flops(gen)
+    sec = timed(gen, device, 3)
+    print(f"sample: {sec:.3f} s per {t - n_ctx} new frames ({steps} Euler steps), {(t - n_ctx) / sec:.1f} frames/s, "
+          f"{sample_flops / sec / 1e9:.1f} GFLOP/s, MFU {sample_flops / sec / limit:.2f}")
+
+
+if __name__ == "__main__":
+    main()

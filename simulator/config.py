@@ -1,0 +1,244 @@
+"""Configs of the world simulator: dataclasses, a registry of sizes, and `--set key=value` overrides.
+
+A `Config` has four parts, each a dataclass with one comment per field:
+`model` (the DiT), `data` (which episodes, at what size), `train` (optimisation) and `vae`.
+Sizes are a registry keyed by name (`tiny`, `S`, `B`), the surface of scaling ablations;
+`--set model.dim=256` changes one field and names the problem when the key or type is wrong.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import typing
+from dataclasses import dataclass, field
+
+
+class SimulatorError(ValueError):
+    """Base of every bad-input error of the simulator; the message is one line naming the problem."""
+
+
+class ConfigError(SimulatorError):
+    """An unknown config key, a value of the wrong type, or an inconsistent combination."""
+
+
+@dataclass
+class ModelConfig:
+    patch: tuple[int, int, int] = (2, 4, 4)  # spacetime patch (t, h, w) over pixels or latent cells
+    dim: int = 192                  # transformer width
+    depth: int = 4                  # DiT blocks
+    heads: int = 3                  # attention heads (dim must divide evenly)
+    mlp_ratio: float = 4.0          # MLP hidden width / dim
+    attention: str = "factorised"   # "full" space-time attention or "factorised" spatial then temporal
+    vocab_size: int = 2048          # hashed word tokenizer buckets (plus specials)
+    max_text_len: int = 32          # caption tokens kept
+    text_dim: int = 128             # text encoder width
+    text_depth: int = 2             # text encoder transformer layers
+    text_heads: int = 2             # text encoder heads
+    pos_ref: int = 16               # spatial positions are scaled to a grid of this many patches (any resolution)
+    vae: str = ""                   # path of a trained VAE checkpoint: model works on its latent ("" = pixels)
+    in_channels: int = 3            # channels the patches cut (3 for pixels; set from the VAE when used)
+
+
+@dataclass
+class DataConfig:
+    root: str = "data/episodes"     # where episodes live (generated there when missing)
+    families: tuple[str, ...] = ("gravity", "occlusion", "state_change", "shatter")  # scenario families used
+    episodes_per_scenario: int = 64 # episodes generated per scenario for training
+    seed: int = 0                   # first data seed (episode k has seed + k); must stay below 1_000_000
+    render_size: int = 64           # episodes are rendered at this height and width (and resized to `sizes`)
+    render_frames: int = 32         # frames per rendered episode
+    fps: int = 15                   # frames per second of the rendered episodes
+    sizes: tuple[tuple[int, int, int], ...] = ((16, 32, 32),)  # training (frames, height, width) buckets
+    context: tuple[int, ...] = (4, 8)  # context-frame counts drawn per batch (clean, not in the loss)
+    val_every: int = 20             # every n-th episode is held out for the validation loss
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 1400               # optimiser steps
+    batch_size: int = 8             # clips per step (across all processes)
+    lr: float = 1e-3                # peak AdamW learning rate
+    min_lr: float = 1e-4            # cosine decay floor
+    warmup: int = 30                # linear warm-up steps
+    weight_decay: float = 0.01      # AdamW weight decay (matrices only)
+    betas: tuple[float, float] = (0.9, 0.99)  # AdamW betas
+    grad_clip: float = 1.0          # global gradient-norm clip
+    ema: float = 0.99               # EMA decay of the weights used for sampling
+    caption_dropout: float = 0.1    # fraction of captions dropped (for classifier-free guidance)
+    t_mean: float = 0.0             # logit-normal timestep sampling: mean of the normal
+    t_std: float = 1.0              # logit-normal timestep sampling: std of the normal
+    eval_every: int = 50            # steps between validation losses and checkpoints
+    val_batches: int = 2            # batches in a validation loss
+    seed: int = 0                   # training seed (init, batches, noise)
+    threads: int = 0                # torch CPU threads (0 = torch's default)
+    amp: str = "none"               # "bf16" autocast on GPUs; "none" is fp32 (faster on CPU)
+    compile: bool = False           # torch.compile the model (GPUs)
+    sample_steps: int = 16          # sampler steps used by `sample` and the adapter
+    sampler: str = "heun"           # "euler" or "heun"
+    guidance: float = 1.5           # classifier-free guidance scale used by `sample` and the adapter
+
+
+@dataclass
+class VAEConfig:
+    latent_channels: int = 4        # channels of the latent
+    base: int = 32                  # channels of the first conv stage
+    spatial: int = 4                # spatial compression (power of two)
+    temporal: int = 2               # temporal compression (power of two, 1 = none)
+    kl: float = 1e-4                # KL weight
+    steps: int = 400                # training steps of `train-vae`
+    batch_size: int = 4             # clips per VAE step
+    lr: float = 1e-3                # AdamW learning rate of the VAE
+
+
+@dataclass
+class Config:
+    name: str = "tiny"
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    vae: VAEConfig = field(default_factory=VAEConfig)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Config":
+        """Rebuild from `to_dict` output; unknown keys or wrong types raise ConfigError."""
+        cfg = cls()
+        for key, value in _flatten(d):
+            set_value(cfg, key, value)
+        validate(cfg)
+        return cfg
+
+
+# ------------------------------------------------------------------------------------
+# The size registry: the whole scaling-ablation surface.
+SIZES: dict[str, dict] = {
+    "tiny": {},
+    "S": {"model.dim": 384, "model.depth": 8, "model.heads": 6, "model.text_dim": 256,
+          "data.sizes": ((16, 64, 64),), "train.batch_size": 32, "train.steps": 20000, "train.lr": 5e-4},
+    "B": {"model.dim": 768, "model.depth": 12, "model.heads": 12, "model.text_dim": 384, "model.text_depth": 4,
+          "data.sizes": ((16, 64, 64),), "train.batch_size": 64, "train.steps": 50000, "train.lr": 3e-4},
+}
+
+
+def get_config(name: str, overrides: list[str] | tuple[str, ...] = ()) -> Config:
+    """The named size with `key=value` overrides applied."""
+    if name not in SIZES:
+        raise ConfigError(f"unknown config '{name}'; choose from {', '.join(SIZES)}")
+    cfg = Config(name=name)
+    for key, value in SIZES[name].items():
+        set_value(cfg, key, value)
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--set '{item}': expected key=value, for example model.dim=256")
+        set_value(cfg, key.strip(), parse_value(key.strip(), text.strip(), _field_type(cfg, key.strip())))
+    validate(cfg)
+    return cfg
+
+
+def _flatten(d: dict, prefix: str = ""):
+    for k, v in d.items():
+        if isinstance(v, dict):
+            yield from _flatten(v, f"{prefix}{k}.")
+        else:
+            yield f"{prefix}{k}", v
+
+
+def _resolve(cfg: Config, key: str):
+    """(object, field name) that `key` such as 'model.dim' names; ConfigError when there is none."""
+    parts = key.split(".")
+    obj = cfg
+    for i, part in enumerate(parts):
+        names = [f.name for f in dataclasses.fields(obj)]
+        if part not in names:
+            where = ".".join(parts[:i]) or "config"
+            raise ConfigError(f"unknown config key '{key}': {where} has {', '.join(names)}")
+        if i == len(parts) - 1:
+            return obj, part
+        obj = getattr(obj, part)
+        if not dataclasses.is_dataclass(obj):
+            raise ConfigError(f"unknown config key '{key}': '{'.'.join(parts[:i + 1])}' is a value, not a section")
+    raise ConfigError(f"empty config key")
+
+
+def _field_type(cfg: Config, key: str):
+    obj, name = _resolve(cfg, key)
+    if dataclasses.is_dataclass(getattr(obj, name)):
+        raise ConfigError(f"config key '{key}' is a section; set one of its fields, e.g. {key}.<field>")
+    return typing.get_type_hints(type(obj))[name]
+
+
+def parse_value(key: str, text: str, tp):
+    """Text from the command line as a value of type `tp` (JSON for tuples, e.g. [1,4,4])."""
+    try:
+        if tp is str:
+            return text
+        if tp is bool:
+            if text.lower() not in ("true", "false", "1", "0"):
+                raise ValueError
+            return text.lower() in ("true", "1")
+        if tp in (int, float):
+            return tp(text)
+        return json.loads(text)
+    except (ValueError, json.JSONDecodeError):
+        raise ConfigError(f"config key '{key}': cannot read '{text}' as {_type_name(tp)}") from None
+
+
+def _type_name(tp) -> str:
+    return getattr(tp, "__name__", None) if typing.get_origin(tp) is None else str(tp).replace("typing.", "")
+
+
+def _coerce(key: str, value, tp):
+    """value checked against the annotation `tp` (tuples from JSON lists); ConfigError on a mismatch."""
+    origin = typing.get_origin(tp)
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"config key '{key}': expected {_type_name(tp)}, got {value!r}")
+        args = typing.get_args(tp)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_coerce(key, v, args[0]) for v in value)
+        if len(value) != len(args):
+            raise ConfigError(f"config key '{key}': expected {len(args)} values, got {list(value)!r}")
+        return tuple(_coerce(key, v, a) for v, a in zip(value, args))
+    if tp is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if tp in (int, str, bool) and type(value) is tp:
+        return value
+    if tp is float and isinstance(value, float):
+        return value
+    raise ConfigError(f"config key '{key}': expected {_type_name(tp)}, got {value!r}")
+
+
+def set_value(cfg: Config, key: str, value) -> None:
+    if key == "name":
+        cfg.name = _coerce(key, value, str)
+        return
+    tp = _field_type(cfg, key)
+    obj, name = _resolve(cfg, key)
+    setattr(obj, name, _coerce(key, value, tp))
+
+
+def validate(cfg: Config) -> None:
+    """Cross-field checks, each naming the keys involved."""
+    m, d, t = cfg.model, cfg.data, cfg.train
+    if m.attention not in ("full", "factorised"):
+        raise ConfigError(f"model.attention must be 'full' or 'factorised', got '{m.attention}'")
+    if m.dim % m.heads or m.text_dim % m.text_heads:
+        raise ConfigError(f"model.dim ({m.dim}) must divide by model.heads ({m.heads}) and text_dim by text_heads")
+    if min(m.patch) < 1:
+        raise ConfigError(f"model.patch must be positive, got {m.patch}")
+    if t.sampler not in ("euler", "heun"):
+        raise ConfigError(f"train.sampler must be 'euler' or 'heun', got '{t.sampler}'")
+    if t.amp not in ("none", "bf16"):
+        raise ConfigError(f"train.amp must be 'none' or 'bf16', got '{t.amp}'")
+    if not 0 <= d.seed < 1_000_000:
+        raise ConfigError(f"data.seed {d.seed}: training seeds must lie in [0, 1000000) (held-out seeds start there)")
+    if d.seed + d.episodes_per_scenario > 1_000_000:
+        raise ConfigError("data.seed + data.episodes_per_scenario must stay below 1000000 (held-out seeds)")
+    for size in d.sizes:
+        if any(v < 1 for v in size):
+            raise ConfigError(f"data.sizes entry {size} must be positive (frames, height, width)")
+        if max(d.context) >= size[0]:
+            raise ConfigError(f"data.context {d.context} must leave frames to generate in a clip of {size[0]}")

@@ -1,0 +1,118 @@
+"""Training clips from scenario Episodes, read through `scenarios`' loader.
+
+Episodes are generated on first use (`scenarios.generate.generate_many`) from every scenario of
+the configured families, so the data is a pure function of the config. Every batch is drawn
+from an explicit torch.Generator: the global batch is the same for any number of processes,
+each of which then takes its slice.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from scenarios import FAMILIES, RenderSpec, load_episode
+from scenarios.generate import generate_many
+
+from .config import ConfigError, DataConfig
+
+HELD_OUT_SEED = 1_000_000  # the harness's evaluation seeds start here; training stays below
+
+
+def scenario_names(families: tuple[str, ...]) -> list[str]:
+    """Every registered scenario of the families, in registry order (today's registry, not a fixed list)."""
+    unknown = [f for f in families if f not in FAMILIES]
+    if unknown:
+        raise ConfigError(f"data.families: unknown {unknown}; choose from {', '.join(FAMILIES)}")
+    names = [n for f in families for n in FAMILIES[f]]
+    if not names:
+        raise ConfigError(f"data.families {list(families)}: no scenarios registered yet")
+    return names
+
+
+def data_plan(cfg: DataConfig) -> dict:
+    """What the training data is: recorded in every checkpoint."""
+    names = scenario_names(cfg.families)
+    n = len(names) * cfg.episodes_per_scenario
+    if cfg.seed + n > HELD_OUT_SEED:
+        raise ConfigError(f"data seeds {cfg.seed}..{cfg.seed + n - 1} reach the held-out range (>= {HELD_OUT_SEED})")
+    return {"root": cfg.root, "scenarios": names, "n": n, "seed": cfg.seed, "seeds": [cfg.seed, cfg.seed + n - 1],
+            "render": [cfg.render_size, cfg.render_size, cfg.fps, cfg.render_frames], "val_every": cfg.val_every}
+
+
+def ensure_episodes(cfg: DataConfig, workers: int = 1, progress: bool = True) -> list[Path]:
+    """The batch's episode folders, generating the missing ones."""
+    plan = data_plan(cfg)
+    spec = RenderSpec(height=cfg.render_size, width=cfg.render_size, fps=cfg.fps, n_frames=cfg.render_frames)
+    return generate_many(cfg.root, plan["scenarios"], plan["n"], cfg.seed, spec, workers=workers, progress=progress)
+
+
+def resize_video(rgb: np.ndarray, height: int, width: int) -> np.ndarray:
+    """(T, H, W, 3) uint8 -> (T, height, width, 3); area averaging when shrinking."""
+    if rgb.shape[1:3] == (height, width):
+        return rgb
+    shrink = height <= rgb.shape[1] and width <= rgb.shape[2]
+    interp = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
+    return np.stack([cv2.resize(f, (width, height), interpolation=interp) for f in rgb])
+
+
+def to_model_range(rgb: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """uint8 -> float in [-1, 1]."""
+    return torch.as_tensor(rgb).float() / 127.5 - 1.0
+
+
+def to_uint8(x: torch.Tensor) -> np.ndarray:
+    return ((x.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu().numpy()
+
+
+@dataclass
+class Batch:
+    video: torch.Tensor   # (B, T, H, W, 3) float in [-1, 1]
+    captions: list[str]
+    n_context: int        # leading frames given as clean context
+
+    def slice(self, lo: int, hi: int) -> "Batch":
+        return Batch(self.video[lo:hi], self.captions[lo:hi], self.n_context)
+
+
+class ClipSet:
+    """Episodes held in memory at every training size; random clips drawn from a generator."""
+
+    def __init__(self, videos: list[np.ndarray], captions: list[str], sizes, context):
+        self.sizes = [tuple(s) for s in sizes]       # (frames, height, width) buckets
+        self.context = list(context)                  # context counts to draw from
+        self.captions = captions
+        short = [v.shape[0] for v in videos if v.shape[0] < max(s[0] for s in self.sizes)]
+        if short:
+            raise ConfigError(f"episodes have {min(short)} frames, data.sizes needs {max(s[0] for s in self.sizes)}")
+        self.videos = {(h, w): [torch.from_numpy(resize_video(v, h, w)) for v in videos] for _, h, w in self.sizes}
+
+    def __len__(self) -> int:
+        return len(self.captions)
+
+    def batch(self, gen: torch.Generator, batch_size: int) -> Batch:
+        t, h, w = self.sizes[int(torch.randint(len(self.sizes), (1,), generator=gen))]
+        n_ctx = self.context[int(torch.randint(len(self.context), (1,), generator=gen))]
+        idx = torch.randint(len(self), (batch_size,), generator=gen).tolist()
+        clips = []
+        for i in idx:
+            v = self.videos[(h, w)][i]
+            start = int(torch.randint(v.shape[0] - t + 1, (1,), generator=gen))
+            clips.append(v[start:start + t])
+        return Batch(to_model_range(torch.stack(clips)), [self.captions[i] for i in idx], n_ctx)
+
+
+def load_clipsets(cfg: DataConfig, folders: list[Path]) -> tuple[ClipSet, ClipSet]:
+    """(train, validation): every `val_every`-th episode is held out."""
+    sets = ([], []), ([], [])
+    for k, folder in enumerate(folders):
+        ep = load_episode(folder)
+        videos, captions = sets[1 if cfg.val_every and k % cfg.val_every == cfg.val_every - 1 else 0]
+        videos.append(ep.rgb)
+        captions.append(ep.caption)
+    if not sets[1][0]:  # tiny datasets: validate on the training clips rather than on nothing
+        sets = sets[0], sets[0]
+    return tuple(ClipSet(v, c, cfg.sizes, cfg.context) for v, c in sets)

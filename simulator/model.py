@@ -1,0 +1,203 @@
+"""The diffusion transformer (modules only; the flow math lives in diffusion.py).
+
+Video (B, T, H, W, C) -> spacetime patches (B, T', S, D) with S = H'W' -> DiT blocks with
+adaLN-Zero conditioned per token-frame on its timestep and on the caption -> unpatchify.
+Positions are sinusoids of (time index, fractional height, fractional width), so one model
+runs at any duration, resolution and aspect ratio. Context frames are simply frames whose
+timestep is 0: they enter clean and the loss ignores them (see diffusion.py).
+"""
+from __future__ import annotations
+
+import functools
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .config import ModelConfig, SimulatorError
+
+
+class ShapeError(SimulatorError):
+    """A video or context whose shape the model cannot take."""
+
+
+def modulate(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    return x * (1 + scale) + shift
+
+
+class Attention(nn.Module):
+    def __init__(self, dim: int, heads: int):
+        super().__init__()
+        self.heads = heads
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x: torch.Tensor, key_mask: torch.Tensor | None = None) -> torch.Tensor:
+        n, l, d = x.shape                                                     # (N, L, D)
+        q, k, v = self.qkv(x).view(n, l, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)  # (N, h, L, hd)
+        mask = None if key_mask is None else key_mask[:, None, None, :]       # (N, 1, 1, L) True = attend
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        return self.proj(y.transpose(1, 2).reshape(n, l, d))
+
+
+class MLP(nn.Module):
+    def __init__(self, dim: int, ratio: float):
+        super().__init__()
+        hidden = int(dim * ratio)
+        self.fc1, self.fc2 = nn.Linear(dim, hidden), nn.Linear(hidden, dim)
+
+    def forward(self, x):
+        return self.fc2(F.gelu(self.fc1(x), approximate="tanh"))
+
+
+class DiTBlock(nn.Module):
+    """adaLN-Zero block. Full: attention over all T'S tokens. Factorised: spatial attention within
+    each frame, then temporal attention along each patch position, then the MLP."""
+
+    def __init__(self, dim: int, heads: int, mlp_ratio: float, factorised: bool):
+        super().__init__()
+        self.factorised = factorised
+        n_sub = 3 if factorised else 2  # sub-layers, each with its own shift, scale and gate
+        self.norms = nn.ModuleList(nn.LayerNorm(dim, elementwise_affine=False, eps=1e-6) for _ in range(n_sub))
+        self.attn = Attention(dim, heads)
+        self.tattn = Attention(dim, heads) if factorised else None
+        self.mlp = MLP(dim, mlp_ratio)
+        self.ada = nn.Sequential(nn.SiLU(), nn.Linear(dim, 3 * n_sub * dim))
+        nn.init.zeros_(self.ada[1].weight)  # adaLN-Zero: every gate starts at 0, the block is the identity
+        nn.init.zeros_(self.ada[1].bias)
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        b, t, s, d = x.shape                                                  # (B, T', S, D)
+        mods = self.ada(c)[:, :, None].chunk(3 * len(self.norms), dim=-1)     # each (B, T', 1, D)
+        if self.factorised:
+            h = modulate(self.norms[0](x), mods[0], mods[1]).reshape(b * t, s, d)
+            x = x + mods[2] * self.attn(h).view(b, t, s, d)
+            h = modulate(self.norms[1](x), mods[3], mods[4]).transpose(1, 2).reshape(b * s, t, d)
+            x = x + mods[5] * self.tattn(h).view(b, s, t, d).transpose(1, 2)
+        else:
+            h = modulate(self.norms[0](x), mods[0], mods[1]).reshape(b, t * s, d)
+            x = x + mods[2] * self.attn(h).view(b, t, s, d)
+        return x + mods[-1] * self.mlp(modulate(self.norms[-1](x), mods[-3], mods[-2]))
+
+
+class TimestepEmbedder(nn.Module):
+    """Scalar t in [0, 1] -> (..., D): sinusoid then an MLP (as in DiT)."""
+
+    def __init__(self, dim: int, freq_dim: int = 256):
+        super().__init__()
+        self.freq_dim = freq_dim
+        self.mlp = nn.Sequential(nn.Linear(freq_dim, dim), nn.SiLU(), nn.Linear(dim, dim))
+
+    def forward(self, t: torch.Tensor) -> torch.Tensor:
+        half = self.freq_dim // 2
+        freqs = torch.exp(-math.log(10000.0) * torch.arange(half, device=t.device) / half)
+        args = (1000.0 * t.float())[..., None] * freqs                        # (..., half)
+        return self.mlp(torch.cat([torch.cos(args), torch.sin(args)], dim=-1))
+
+
+class TextEncoder(nn.Module):
+    """Caption ids (B, L) -> pooled (B, D_model); trained jointly with the DiT (no pretrained weights)."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        d = cfg.text_dim
+        self.tok = nn.Embedding(cfg.vocab_size + 2, d)
+        self.pos = nn.Parameter(torch.randn(cfg.max_text_len, d) * 0.02)
+        self.layers = nn.ModuleList(nn.ModuleDict(dict(n1=nn.LayerNorm(d), attn=Attention(d, cfg.text_heads),
+                                                       n2=nn.LayerNorm(d), mlp=MLP(d, 4.0)))
+                                    for _ in range(cfg.text_depth))
+        self.out = nn.Sequential(nn.LayerNorm(d), nn.Linear(d, cfg.dim))
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        keep = ids != 0                                                       # (B, L) PAD = 0
+        keep[:, 0] = True  # BOS always attends, so an empty caption is well defined
+        h = self.tok(ids) + self.pos[: ids.shape[1]]                          # (B, L, d)
+        for layer in self.layers:
+            h = h + layer["attn"](layer["n1"](h), key_mask=keep)
+            h = h + layer["mlp"](layer["n2"](h))
+        pooled = (h * keep[..., None]).sum(1) / keep.sum(1, keepdim=True)     # (B, d)
+        return self.out(pooled)
+
+
+@functools.lru_cache(maxsize=64)
+def _sincos_3d(t: int, h: int, w: int, dim: int, pos_ref: int) -> torch.Tensor:
+    """(T', H'W', D) positions: time index, and height/width as fractions of the frame times pos_ref."""
+    n = 2 * (dim // 6)  # channels per axis (even); the rest stay zero
+
+    def axis(pos: torch.Tensor) -> torch.Tensor:                              # (L,) -> (L, n)
+        freqs = torch.exp(-math.log(10000.0) * torch.arange(n // 2) / max(n // 2, 1))
+        a = pos[:, None] * freqs
+        return torch.cat([torch.sin(a), torch.cos(a)], dim=-1)
+
+    pt = axis(torch.arange(t, dtype=torch.float32))
+    ph = axis((torch.arange(h, dtype=torch.float32) + 0.5) * pos_ref / h)
+    pw = axis((torch.arange(w, dtype=torch.float32) + 0.5) * pos_ref / w)
+    out = torch.zeros(t, h, w, dim)
+    out[..., :n] = pt[:, None, None]
+    out[..., n:2 * n] = ph[None, :, None]
+    out[..., 2 * n:3 * n] = pw[None, None, :]
+    return out.view(t, h * w, dim)
+
+
+class DiT(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        pt, ph, pw = cfg.patch
+        self.patch_dim = pt * ph * pw * cfg.in_channels
+        self.embed = nn.Linear(self.patch_dim, cfg.dim)
+        self.t_embed = TimestepEmbedder(cfg.dim)
+        self.text = TextEncoder(cfg)
+        self.null_text = nn.Parameter(torch.zeros(cfg.dim))  # the caption of a dropped caption (CFG)
+        self.blocks = nn.ModuleList(DiTBlock(cfg.dim, cfg.heads, cfg.mlp_ratio, cfg.attention == "factorised")
+                                    for _ in range(cfg.depth))
+        self.final_norm = nn.LayerNorm(cfg.dim, elementwise_affine=False, eps=1e-6)
+        self.final_ada = nn.Sequential(nn.SiLU(), nn.Linear(cfg.dim, 2 * cfg.dim))
+        self.final = nn.Linear(cfg.dim, self.patch_dim)
+        self._init()
+
+    def _init(self):
+        for name, m in self.named_modules():
+            if isinstance(m, nn.Linear) and ".ada" not in name and not name.startswith("final"):
+                nn.init.xavier_uniform_(m.weight)
+                nn.init.zeros_(m.bias)
+        for m in (self.final_ada[1], self.final):  # the output starts at zero
+            nn.init.zeros_(m.weight)
+            nn.init.zeros_(m.bias)
+
+    def check_shape(self, x: torch.Tensor) -> None:
+        if x.dim() != 5 or x.shape[-1] != self.cfg.in_channels:
+            raise ShapeError(f"video must be (B, T, H, W, {self.cfg.in_channels}), got {tuple(x.shape)}")
+        if any(n % p for n, p in zip(x.shape[1:4], self.cfg.patch)):
+            raise ShapeError(f"video (T, H, W) = {tuple(x.shape[1:4])} must divide by the patch {self.cfg.patch}")
+
+    def encode_text(self, ids: torch.Tensor, drop: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, L) ids -> (B, D); where `drop` (B,) is True the learned null caption is used instead."""
+        pooled = self.text(ids)
+        if drop is not None:
+            pooled = torch.where(drop[:, None], self.null_text.expand_as(pooled), pooled)
+        return pooled
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
+        """x (B, T, H, W, C) noisy video, t (B, T) per-frame timestep in [0, 1] (0 = clean context),
+        text (B, D) from `encode_text`. Returns the predicted velocity (B, T, H, W, C)."""
+        self.check_shape(x)
+        b, T, H, W, C = x.shape
+        pt, ph, pw = self.cfg.patch
+        tt, hh, ww = T // pt, H // ph, W // pw
+        tok = x.reshape(b, tt, pt, hh, ph, ww, pw, C).permute(0, 1, 3, 5, 2, 4, 6, 7)
+        h = self.embed(tok.reshape(b, tt, hh * ww, self.patch_dim))           # (B, T', S, D)
+        h = h + _sincos_3d(tt, hh, ww, self.cfg.dim, self.cfg.pos_ref).to(h)
+        t_tok = t.view(b, tt, pt).amax(-1)                                    # (B, T') a patch's frames share t
+        c = self.t_embed(t_tok) + text[:, None]                               # (B, T', D)
+        for block in self.blocks:
+            h = block(h, c)
+        shift, scale = self.final_ada(c)[:, :, None].chunk(2, dim=-1)
+        out = self.final(modulate(self.final_norm(h), shift, scale))          # (B, T', S, patch_dim)
+        out = out.view(b, tt, hh, ww, pt, ph, pw, C).permute(0, 1, 4, 2, 5, 3, 6, 7)
+        return out.reshape(b, T, H, W, C)
+
+
+def n_params(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())

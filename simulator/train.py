@@ -1,0 +1,282 @@
+"""Training: `python -m simulator train` (the DiT) and `train-vae` (the optional video VAE).
+
+One script for one CPU process, one GPU, or many GPUs and nodes under torchrun (DDP).
+Every random draw (batches, timesteps, noise, caption dropout) comes from one torch.Generator
+in a fixed order and the *global* batch is drawn the same way for any world size, each
+process taking its slice; the generator's state is checkpointed, so a run killed and
+resumed from its last checkpoint continues exactly as if it had never stopped.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import os
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+import torch.nn as nn
+from torch.nn.parallel import DistributedDataParallel as DDP
+from tqdm import tqdm
+
+from . import checkpoint as ckpt
+from .config import Config, ConfigError, TrainConfig
+from .data import ClipSet, data_plan, ensure_episodes, load_clipsets
+from .diffusion import flow_loss, logit_normal
+from .model import DiT
+from .tokenizer import encode_batch
+from .vae import VideoVAE
+
+VAL_SEED = 987_654  # validation batches are the same at every evaluation
+
+
+@dataclass
+class Dist:
+    rank: int = 0
+    world: int = 1
+    device: torch.device = torch.device("cpu")
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def barrier(self):
+        if self.world > 1:
+            dist.barrier()
+
+
+def setup_dist() -> Dist:
+    """torchrun's environment -> a process group (nccl on GPUs, gloo on CPU); plain runs get world 1."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    device = torch.device(f"cuda:{local}" if torch.cuda.is_available() else "cpu")
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return Dist(dist.get_rank() if dist.is_initialized() else 0, world, device)
+
+
+class FlowObjective(nn.Module):
+    """The DiT and its loss in one module, so DDP sees one forward per step."""
+
+    def __init__(self, model: DiT):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x0, n_context: int, ids, drop, t, noise):
+        return flow_loss(self.model, x0, n_context, self.model.encode_text(ids, drop), t, noise)
+
+
+def build_model(cfg: Config, device: torch.device) -> tuple[DiT, VideoVAE | None]:
+    """The DiT (seeded with train.seed) and the frozen VAE when model.vae names one."""
+    vae = load_vae(cfg.model.vae, device) if cfg.model.vae else None
+    if vae is not None:  # the DiT's checkpoint carries the VAE's config and weights
+        cfg.model.in_channels, cfg.vae = vae.cfg.latent_channels, copy.deepcopy(vae.cfg)
+    torch.manual_seed(cfg.train.seed)
+    return DiT(cfg.model).to(device), vae
+
+
+def load_vae(path: str, device: torch.device) -> VideoVAE:
+    manifest = ckpt.read_manifest(path)
+    if manifest.get("kind") != "vae":
+        raise ckpt.CheckpointError(f"{path}: model.vae must name a VAE checkpoint, this one is '{manifest.get('kind')}'")
+    vae = VideoVAE(ckpt.read_config(manifest, path).vae)
+    ckpt.load_state(vae, ckpt.load_group(path, "model", manifest), path)
+    return vae.to(device).eval().requires_grad_(False)
+
+
+def lr_at(step: int, tc: TrainConfig) -> float:
+    """Linear warm-up, then cosine decay to min_lr at the last step."""
+    if step < tc.warmup:
+        return tc.lr * (step + 1) / tc.warmup
+    frac = (step - tc.warmup) / max(1, tc.steps - tc.warmup)
+    return tc.min_lr + 0.5 * (tc.lr - tc.min_lr) * (1 + math.cos(math.pi * min(frac, 1.0)))
+
+
+def make_optimizer(model: nn.Module, tc: TrainConfig) -> torch.optim.AdamW:
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    other = [p for p in model.parameters() if p.dim() < 2]
+    return torch.optim.AdamW([{"params": decay, "weight_decay": tc.weight_decay}, {"params": other, "weight_decay": 0.0}],
+                             lr=tc.lr, betas=tc.betas)
+
+
+def draw_step(batch_src: ClipSet, gen: torch.Generator, cfg: Config, vae: VideoVAE | None, device):
+    """One global batch and all its randomness: (x0, n_context, ids, drop, t, noise)."""
+    b = batch_src.batch(gen, cfg.train.batch_size)
+    x0 = b.video.to(device)
+    if vae is not None:
+        with torch.no_grad():
+            x0 = vae.latent(x0)
+        if b.n_context % vae.cfg.temporal:
+            raise ConfigError(f"data.context {b.n_context} must divide by vae.temporal {vae.cfg.temporal}")
+    n_ctx = b.n_context // (vae.cfg.temporal if vae is not None else 1)
+    ids = encode_batch(b.captions, cfg.model.vocab_size, cfg.model.max_text_len).to(device)
+    drop = (torch.rand(len(b.captions), generator=gen) < cfg.train.caption_dropout).to(device)
+    t = logit_normal(len(b.captions), cfg.train.t_mean, cfg.train.t_std, gen).to(device)
+    noise = torch.randn(x0.shape, generator=gen).to(device)
+    return x0, n_ctx, ids, drop, t, noise
+
+
+def _slice(items, rank: int, world: int):
+    x0, n_ctx, ids, drop, t, noise = items
+    n = x0.shape[0] // world
+    s = slice(rank * n, (rank + 1) * n)
+    return x0[s], n_ctx, ids[s], drop[s], t[s], noise[s]
+
+
+@torch.no_grad()
+def validation_loss(model: DiT, val: ClipSet, cfg: Config, vae, device) -> float:
+    gen = torch.Generator().manual_seed(VAL_SEED)
+    losses = []
+    for _ in range(cfg.train.val_batches):
+        x0, n_ctx, ids, _, t, noise = draw_step(val, gen, cfg, vae, device)
+        losses.append(flow_loss(model, x0, n_ctx, model.encode_text(ids), t, noise).item())
+    return sum(losses) / len(losses)
+
+
+def _check_resume(manifest: dict, cfg: Config, out: Path) -> None:
+    """A run resumes only with the model and data it started with."""
+    old, new = ckpt.read_config(manifest, out).to_dict(), cfg.to_dict()
+    for section in ("model", "data"):
+        for k, v in old[section].items():
+            if k != "in_channels" and v != new[section][k]:
+                raise ckpt.CheckpointError(f"{out}: checkpoint has {section}.{k}={v!r}, the config says "
+                                           f"{new[section][k]!r}; use another --out or the same config")
+
+
+def train(cfg: Config, out: str | Path, data: tuple[ClipSet, ClipSet] | None = None, progress: bool = True,
+          stop_after: int | None = None, workers: int = 1) -> dict:
+    """Train (or resume) the DiT into `out`; returns the last log entry. `stop_after` ends this process
+    after that many steps as a kill would (after the checkpoint of a multiple of eval_every)."""
+    tc, out = cfg.train, Path(out)
+    d = setup_dist()
+    if tc.threads > 0:
+        torch.set_num_threads(tc.threads)
+    if tc.batch_size % d.world:
+        raise ConfigError(f"train.batch_size {tc.batch_size} must divide by the {d.world} processes")
+    if (out / ckpt.MANIFEST).is_file():  # a resumed run must match before any work starts
+        _check_resume(ckpt.read_manifest(out), cfg, out)
+    if data is None:
+        if d.main:
+            ensure_episodes(cfg.data, workers=workers, progress=progress)
+        d.barrier()
+        data = load_clipsets(cfg.data, ensure_episodes(cfg.data, progress=False))
+        plan = data_plan(cfg.data)
+    else:
+        plan = {"in_memory": True, "n": len(data[0]) + len(data[1])}
+    train_set, val_set = data
+    model, vae = build_model(cfg, d.device)
+    ema = copy.deepcopy(model).requires_grad_(False)
+    opt = make_optimizer(model, tc)
+    gen = torch.Generator().manual_seed(tc.seed)
+    step, log, wall = 0, [], 0.0
+    if (out / ckpt.MANIFEST).is_file():
+        step, log, wall = _resume(out, cfg, model, ema, opt, gen)
+    objective = FlowObjective(model)
+    if tc.compile:
+        objective = torch.compile(objective)
+    if d.world > 1:
+        objective = DDP(objective, device_ids=[d.device.index] if d.device.type == "cuda" else None)
+    amp = torch.autocast(d.device.type, dtype=torch.bfloat16) if tc.amp == "bf16" else nullcontext()
+    bar = tqdm(total=tc.steps, initial=step, desc="train", unit="step", disable=not (progress and d.main))
+    t0, done_here = time.perf_counter(), 0
+    while step < tc.steps:
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step, tc)
+        items = _slice(draw_step(train_set, gen, cfg, vae, d.device), d.rank, d.world)
+        with amp:
+            loss = objective(*items)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
+        opt.step()
+        step, done_here = step + 1, done_here + 1
+        decay = min(tc.ema, (1 + step) / (10 + step))  # short runs: EMA warms up with the step
+        with torch.no_grad():
+            for pe, p in zip(ema.parameters(), model.parameters()):
+                pe.lerp_(p, 1 - decay)
+        bar.update()
+        bar.set_postfix(loss=f"{loss.item():.4f}")
+        entry = {"step": step, "loss": loss.item(), "grad_norm": float(gnorm), "lr": lr_at(step - 1, tc)}
+        if step % tc.eval_every == 0 or step == tc.steps:
+            entry["val_loss"] = validation_loss(ema, val_set, cfg, vae, d.device)
+            entry["wall_s"] = wall + time.perf_counter() - t0
+            log.append(entry)
+            if d.main:
+                _save(out, cfg, step, model, ema, vae, opt, gen, log, entry["wall_s"], plan, d.world)
+            d.barrier()
+            if stop_after is not None and done_here >= stop_after:
+                break
+        elif stop_after is not None and done_here >= stop_after:
+            break  # killed between checkpoints: the next run resumes from the last one
+    bar.close()
+    return log[-1] if log else {}
+
+
+def _save(out, cfg, step, model, ema, vae, opt, gen, log, wall, plan, world):
+    train_state = {f"raw.{k}": v for k, v in model.state_dict().items()}
+    for i, st in opt.state_dict()["state"].items():
+        train_state.update({f"opt.{i}.{k}": v.reshape(1) if v.dim() == 0 else v for k, v in st.items()})
+    train_state["rng.data"] = gen.get_state()
+    groups = {"model": ema.state_dict(), "train": train_state}
+    if vae is not None:
+        groups["vae"] = vae.state_dict()
+    ckpt.save(out, step, cfg, groups,
+              {"kind": "dit", "data": plan, "seed": cfg.train.seed, "wall_time_s": wall, "world_size": world,
+               "log": log})
+
+
+def _resume(out: Path, cfg: Config, model, ema, opt, gen) -> tuple[int, list, float]:
+    manifest = ckpt.read_manifest(out)
+    if manifest.get("kind") != "dit":
+        raise ckpt.CheckpointError(f"{out}: holds a '{manifest.get('kind')}' checkpoint, not a DiT run")
+    ckpt.load_state(ema, ckpt.load_group(out, "model", manifest), out)
+    state = ckpt.load_group(out, "train", manifest)
+    ckpt.load_state(model, {k[4:]: v for k, v in state.items() if k.startswith("raw.")}, out)
+    opt_state = {}
+    for k, v in state.items():
+        if k.startswith("opt."):
+            _, i, name = k.split(".", 2)
+            opt_state.setdefault(int(i), {})[name] = v.reshape(()) if name == "step" else v
+    opt.load_state_dict({"state": opt_state, "param_groups": opt.state_dict()["param_groups"]})
+    gen.set_state(state["rng.data"])
+    return manifest["step"], manifest.get("log", []), manifest["log"][-1]["wall_s"] if manifest.get("log") else 0.0
+
+
+def train_vae(cfg: Config, out: str | Path, data: tuple[ClipSet, ClipSet] | None = None, progress: bool = True,
+              workers: int = 1) -> dict:
+    """Train the causal video VAE on reconstruction (+ a small KL); the latent scale is measured at the end."""
+    vc, out = cfg.vae, Path(out)
+    d = setup_dist()
+    if data is None:
+        data = load_clipsets(cfg.data, ensure_episodes(cfg.data, workers=workers, progress=progress))
+    train_set, val_set = data
+    torch.manual_seed(cfg.train.seed)
+    vae = VideoVAE(vc).to(d.device)
+    opt = torch.optim.AdamW(vae.parameters(), lr=vc.lr)
+    gen = torch.Generator().manual_seed(cfg.train.seed)
+    log = []
+    for step in tqdm(range(1, vc.steps + 1), desc="train-vae", unit="step", disable=not progress):
+        x = train_set.batch(gen, vc.batch_size).video.to(d.device)
+        mean_shape = [x.shape[0], x.shape[1] // vc.temporal, x.shape[2] // vc.spatial, x.shape[3] // vc.spatial,
+                      vc.latent_channels]
+        loss, rec = vae.loss(x, torch.randn(mean_shape, generator=gen).to(d.device))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(vae.parameters(), cfg.train.grad_clip)
+        opt.step()
+        log.append({"step": step, "loss": loss.item(), "rec": rec.item()})
+    with torch.no_grad():  # unit-variance latents for the flow
+        vgen = torch.Generator().manual_seed(VAL_SEED)
+        z = torch.cat([vae.encode(val_set.batch(vgen, vc.batch_size).video.to(d.device))[0] for _ in range(4)])
+        vae.scale.fill_(1.0 / z.std().clamp_min(1e-6).item())
+        x = val_set.batch(vgen, vc.batch_size).video.to(d.device)
+        log[-1]["val_rec"] = (vae.pixels(vae.latent(x)) - x).pow(2).mean().item()
+    if d.main:
+        ckpt.save(out, vc.steps, cfg, {"model": vae.state_dict()},
+                  {"kind": "vae", "seed": cfg.train.seed, "log": log[-1:]})
+    return log[-1]

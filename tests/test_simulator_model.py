@@ -1,0 +1,139 @@
+"""The DiT and the flow: shapes for every option, adaLN-Zero identity, masked loss, overfitting, sampling."""
+import numpy as np
+import pytest
+import torch
+
+from simulator.config import get_config
+from simulator.data import ClipSet
+from simulator.diffusion import flow_loss, guided_velocity, rollout, sample
+from simulator.model import DiT, DiTBlock, ShapeError
+from simulator.tokenizer import encode_batch
+
+torch.set_num_threads(2)
+
+
+def small_cfg(*sets: str):
+    """A model of a few thousand parameters on 8 x 16 x 16 clips: fast enough for unit tests."""
+    return get_config("tiny", ["model.dim=32", "model.depth=2", "model.heads=2", "model.text_dim=32",
+                               "model.text_heads=2", "model.vocab_size=64", "model.max_text_len=12",
+                               "data.sizes=[[8,16,16]]", "data.context=[2]", "train.batch_size=4",
+                               "train.eval_every=2", "train.val_batches=1", "train.warmup=2", "train.steps=4",
+                               "train.sample_steps=2", "train.lr=3e-3", *sets])
+
+
+def randomised(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
+    """Every weight random (the zero-initialised gates and output too), so outputs depend on every input."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn(p.shape, generator=g) * 0.1)
+    return model
+
+
+def falling_square_clips(n: int = 6, frames: int = 12, size: int = 16, seed: int = 0) -> ClipSet:
+    """Synthetic episodes: a coloured square falls down a grey frame; the caption names the colour."""
+    rng = np.random.default_rng(seed)
+    videos, captions = [], []
+    for k in range(n):
+        colour = [(230, 30, 30), (30, 200, 40), (30, 60, 240)][k % 3]
+        v = np.full((frames, size, size, 3), 128, np.uint8)
+        x, y0 = int(rng.integers(0, size - 3)), int(rng.integers(0, 4))
+        for t in range(frames):
+            y = min(size - 3, y0 + t * t // 8)
+            v[t, y:y + 3, x:x + 3] = colour
+        videos.append(v)
+        captions.append(f"a {['red', 'green', 'blue'][k % 3]} square falls")
+    return ClipSet(videos, captions, sizes=[(8, 16, 16)], context=[2])
+
+
+def text_of(model: DiT, n: int) -> torch.Tensor:
+    return model.encode_text(encode_batch(["a red ball falls"] * n, model.cfg.vocab_size, model.cfg.max_text_len))
+
+
+@pytest.mark.parametrize("attention", ["full", "factorised"])
+@pytest.mark.parametrize("patch", ["[1,4,4]", "[2,4,4]", "[1,2,2]", "[2,8,4]"])
+def test_one_model_takes_every_size(attention, patch):
+    cfg = small_cfg(f"model.attention={attention}", f"model.patch={patch}")
+    model = randomised(DiT(cfg.model))
+    for t, h, w in [(8, 16, 16), (4, 32, 16), (12, 8, 24)]:  # durations, resolutions, aspect ratios
+        x = torch.randn(2, t, h, w, 3)
+        out = model(x, torch.rand(2, t), text_of(model, 2))
+        assert out.shape == x.shape and torch.isfinite(out).all()
+
+
+def test_bad_video_shape_is_one_clear_error():
+    model = DiT(small_cfg("model.patch=[2,4,4]").model)
+    with pytest.raises(ShapeError, match="divide by the patch"):
+        model(torch.randn(1, 3, 16, 16, 3), torch.zeros(1, 3), torch.zeros(1, 32))
+
+
+@pytest.mark.parametrize("factorised", [False, True])
+def test_zero_initialised_block_is_identity_and_model_outputs_zero(factorised):
+    block = DiTBlock(32, 2, 4.0, factorised)
+    x, c = torch.randn(2, 3, 5, 32), torch.randn(2, 3, 32)
+    assert torch.equal(block(x, c), x)
+    with torch.no_grad():  # and it stops being the identity once the gates move
+        block.ada[1].bias.fill_(0.1)
+    assert not torch.allclose(block(x, c), x)
+    model = DiT(small_cfg().model)
+    assert torch.count_nonzero(model(torch.randn(1, 8, 16, 16, 3), torch.rand(1, 8), text_of(model, 1))) == 0
+
+
+def test_loss_covers_only_generated_frames():
+    model = randomised(DiT(small_cfg().model))
+    x0, noise, t = torch.randn(2, 8, 16, 16, 3), torch.randn(2, 8, 16, 16, 3), torch.tensor([0.3, 0.8])
+    text = text_of(model, 2)
+    base = flow_loss(model, x0, 3, text, t, noise)
+    other = noise.clone()
+    other[:, :3] = torch.randn(2, 3, 16, 16, 3)  # context targets (noise - x0) change, nothing else does
+    assert torch.equal(flow_loss(model, x0, 3, text, t, other), base)
+    other[:, 5] += 1.0  # a generated frame's target does count
+    assert not torch.allclose(flow_loss(model, x0, 3, text, t, other), base)
+
+
+def test_tiny_model_overfits_one_batch():
+    torch.manual_seed(0)
+    model = DiT(small_cfg("model.dim=64").model)
+    batch = falling_square_clips().batch(torch.Generator().manual_seed(0), 2)
+    g = torch.Generator().manual_seed(1)
+    t, noise = torch.rand(2, generator=g), torch.randn(batch.video.shape, generator=g)
+    ids = encode_batch(batch.captions, model.cfg.vocab_size, model.cfg.max_text_len)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    losses = []
+    for _ in range(60):
+        loss = flow_loss(model, batch.video, batch.n_context, model.encode_text(ids), t, noise)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < losses[0] / 20, (losses[0], losses[-1])
+
+
+@pytest.mark.parametrize("sampler", ["euler", "heun"])
+def test_sampling_is_deterministic_for_a_seed_and_keeps_the_context(sampler):
+    model = randomised(DiT(small_cfg().model))
+    ctx, text = torch.randn(1, 2, 16, 16, 3), text_of(model, 1)
+    run = lambda seed: sample(model, ctx, 8, text, steps=3, guidance=2.0, sampler=sampler,
+                              generator=torch.Generator().manual_seed(seed))
+    a, b, c = run(0), run(0), run(1)
+    assert torch.equal(a, b) and not torch.allclose(a, c)
+    assert torch.equal(a[:, :2], ctx)
+
+
+def test_guidance_scale_one_equals_conditional_prediction():
+    model = randomised(DiT(small_cfg().model))
+    x, tf, cond = torch.randn(2, 8, 16, 16, 3), torch.rand(2, 8), text_of(model, 2)
+    null = model.null_text.expand_as(cond)
+    v_cond = model(x, tf, cond)
+    both = guided_velocity(model, x, tf, cond, null, 1.0, batched=True)  # the batched cond+null path at scale 1
+    assert torch.allclose(both, v_cond, atol=1e-5)
+    assert not torch.allclose(guided_velocity(model, x, tf, cond, null, 3.0), v_cond, atol=1e-3)
+
+
+def test_rollout_extends_past_the_window():
+    model = randomised(DiT(small_cfg().model))
+    ctx = torch.randn(1, 2, 16, 16, 3)
+    out = rollout(model, ctx, 15, text_of(model, 1), window=8, generator=torch.Generator().manual_seed(0), steps=2)
+    assert out.shape == (1, 15, 16, 16, 3)
+    with pytest.raises(ShapeError, match="no room"):
+        rollout(model, ctx, 4, text_of(model, 1), window=2, steps=1)
