@@ -138,7 +138,9 @@ def examples(results: Results, model: str) -> list[Media]:
 
 
 def worst_failures(results: Results, model: str) -> list[Media]:
-    """Per metric, the episode where this model scored worst, as a truth/rollout strip."""
+    """Per metric, the episode where this model scored worst, as a truth/rollout strip. An episode that
+    is the worst for several metrics is shown once, titled with all of them; a metric whose worst value
+    is still perfect (nothing went wrong) is left out."""
     hib = {s["metric"]: bool(s.get("higher_is_better", True)) for s in results.scores}
     worst: dict[str, dict] = {}
     for s in results.samples:
@@ -150,15 +152,20 @@ def worst_failures(results: Results, model: str) -> list[Media]:
         cur = worst.get(s["metric"])
         if cur is None or (v < float(cur["value"]) if hib[s["metric"]] else v > float(cur["value"])):
             worst[s["metric"]] = s
-    media = []
+    by_episode: dict[tuple[str, str], list[str]] = {}
     for metric in sorted(worst):
-        s = worst[metric]
-        title = f"{metric} = {float(s['value']):.4g} ({'higher' if hib[metric] else 'lower'} is better)"
-        caption = f"{s['task']} / {s['episode_id']}: truth (top), rollout (bottom)"
-        clip = _clip(results, model, s["task"], s["episode_id"])
+        s, perfect = worst[metric], results.metrics.get(metric, {}).get("perfect")
+        if perfect is not None and float(s["value"]) == float(perfect):
+            continue
+        by_episode.setdefault((s["task"], s["episode_id"]), []).append(
+            f"{metric} = {float(s['value']):.4g} ({'higher' if hib[metric] else 'lower'} is better)")
+    media = []
+    for (task, episode_id), titles in by_episode.items():
+        caption = f"{task} / {episode_id}: truth (top), rollout (bottom)"
+        clip = _clip(results, model, task, episode_id)
         if isinstance(clip, str):
-            media.append(Media(title, caption, missing=clip))
+            media.append(Media("; ".join(titles), caption, missing=clip))
             continue
         truth, context, pred, _ = clip
-        media.append(_picture(title, caption, "image/png", strip(truth, pred, context)))
+        media.append(_picture("; ".join(titles), caption, "image/png", strip(truth, pred, context)))
     return media
