@@ -7,6 +7,16 @@ to the object whose hue is nearest, provided it is saturated and not too dark. C
 components then drop specks and count pieces (shards). Saturated blobs whose hue matches no
 object are reported as `unknown`: a spawned object of a new colour shows up there.
 
+An object's mask is its plausible blob(s), not every pixel of its hue. Noise frames (and the
+speckle a diffusion model leaves) put pixels of every colour everywhere; averaged, they pull each
+centroid towards the image centre, which can sit closer to the truth than an honest but wrong
+prediction. So: components below a minimum area (a fixed fraction of the image) are specks; an
+object that is one rigid body keeps only its main blob (plus at most a few pieces of comparable
+size: a body cut by something thin in front of it); and when its colour is scattered over many
+comparable small pieces, as in noise, it is not cleanly present at all (absent). Roles that are
+legitimately several pieces (glass after shattering, paint strokes, bitten food) keep every
+component above the minimum.
+
 The same instrument measures the truth (`track` on the true frames) and the rollout, so a
 perfect rollout measures exactly like the truth; `validate` checks the instrument against
 the true segmentation.
@@ -19,12 +29,22 @@ import cv2
 import numpy as np
 
 
+PIECE_ROLES = ("glass", "paint", "food")  # roles that may show as several pieces; every other is one body
+
+
 @dataclass(frozen=True)
 class TrackerConfig:
     min_saturation: int = 110   # 0..255; sky/ground have 0, palette colours about 225
     min_value: int = 40         # 0..255; darker pixels carry no reliable hue
     hue_tolerance: float = 10.0 # OpenCV hue units (degrees / 2); palette hues are >= 11 units apart
-    min_area: int = 2           # pixels; smaller connected components are specks, not objects or shards
+    min_area_fraction: float = 1 / 2048  # of the image; smaller components are specks (2 px at 64x64)
+    min_area_floor: int = 2     # pixels; the speck size never drops below this (one pixel is never a piece)
+    piece_ratio: float = 4.0    # a one-body object keeps components at least 1/piece_ratio of its largest
+    max_pieces: int = 3         # more such pieces than this is scattered colour (noise), not a body
+
+    def min_area(self, height: int, width: int) -> int:
+        """Speck size in pixels at this resolution: it scales with the image, as objects and shards do."""
+        return max(self.min_area_floor, round(self.min_area_fraction * height * width))
 
 
 @dataclass
@@ -73,22 +93,39 @@ def object_hsv(objects: list[dict]) -> np.ndarray:
     return _hue_sat(rgb).astype(np.float32)
 
 
-def _components(mask: np.ndarray, min_area: int) -> tuple[np.ndarray, int]:
-    """Keep connected components (8-connectivity) of at least min_area pixels; return (mask, count)."""
+def _components(mask: np.ndarray, min_area: int, one_body: bool = False,
+                cfg: TrackerConfig = TrackerConfig()) -> tuple[np.ndarray, int]:
+    """Keep connected components (8-connectivity) of at least min_area pixels; return (mask, count).
+
+    one_body: the mask is one rigid body's colour. Keep its largest component and those of comparable
+    size (>= largest / piece_ratio), so that specks of its colour elsewhere never move its centroid
+    while a body cut in two by a thin thing in front stays whole. More than max_pieces comparable
+    components is colour scattered over the frame (noise), where no blob is the object: keep none.
+    Each frame is judged alone (no "nearest to the previous position"): a rollout is measured on what
+    each of its frames shows, and the truth and the rollout go through the same rule.
+    """
     n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=8)
+    area = stats[:, cv2.CC_STAT_AREA]
     keep = np.zeros(n, bool)
-    keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= min_area
+    keep[1:] = area[1:] >= min_area
+    if one_body and keep.any():
+        keep &= area >= area[1:].max() / cfg.piece_ratio
+        if keep.sum() > cfg.max_pieces:
+            keep[:] = False
     return keep[labels], int(keep.sum())
 
 
 def masks_to_tracks(raw: np.ndarray, ids: list[int], trackable: np.ndarray, min_area: int,
-                    n_unknown: np.ndarray | None = None) -> Tracks:
-    """Tracks from per-object masks (T, O, H, W): drop specks, count pieces, measure."""
+                    n_unknown: np.ndarray | None = None, one_body: np.ndarray | None = None,
+                    cfg: TrackerConfig = TrackerConfig()) -> Tracks:
+    """Tracks from per-object masks (T, O, H, W): drop specks (and, for objects flagged one_body (O,),
+    every component but the body's, see _components), count pieces, measure."""
     T, O, H, W = raw.shape
+    one_body = np.zeros(O, bool) if one_body is None else np.asarray(one_body, bool)
     mask = np.zeros_like(raw, dtype=bool)
     n_comp = np.zeros((T, O), int)
     for t, o in zip(*np.nonzero(raw.any(axis=(2, 3)))):
-        mask[t, o], n_comp[t, o] = _components(raw[t, o], min_area)
+        mask[t, o], n_comp[t, o] = _components(raw[t, o], min_area, one_body[o], cfg)
     area = mask.sum(axis=(2, 3))
     ys, xs = np.arange(H, dtype=np.float64), np.arange(W, dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -124,12 +161,16 @@ def track(rgb: np.ndarray, objects: list[dict], cfg: TrackerConfig = TrackerConf
     raw = np.stack([matched & (nearest == o) for o in range(len(objects))], axis=1) if len(objects) \
         else np.zeros((T, 0, H, W), bool)                       # (T, O, H, W)
     unknown = saturated & ~matched
-    n_unknown = np.array([_components(u, cfg.min_area)[1] if u.any() else 0 for u in unknown], int)
-    return masks_to_tracks(raw, [o["id"] for o in objects], trackable, cfg.min_area, n_unknown)
+    min_area = cfg.min_area(H, W)
+    n_unknown = np.array([_components(u, min_area)[1] if u.any() else 0 for u in unknown], int)
+    return masks_to_tracks(raw, [o["id"] for o in objects], trackable, min_area, n_unknown,
+                           one_body=[o.get("role") not in PIECE_ROLES for o in objects], cfg=cfg)
 
 
 def tracks_from_seg(seg: np.ndarray, objects: list[dict], min_area: int = 1) -> Tracks:
-    """The same measurements from a true segmentation (T, H, W) int32 (-1 = background)."""
+    """The same measurements from a true segmentation (T, H, W) int32 (-1 = background). Every piece
+    of at least min_area counts: the true mask has no specks to reject, so it is the reference the
+    tracker's one-body rule is checked against."""
     raw = np.stack([seg == o["id"] for o in objects], axis=1)  # (T, O, H, W)
     return masks_to_tracks(raw, [o["id"] for o in objects], np.ones(len(objects), bool), min_area)
 
@@ -138,7 +179,7 @@ def validate(rgb: np.ndarray, seg: np.ndarray, objects: list[dict], cfg: Tracker
     """Tracker vs true segmentation, per trackable object: mean IoU over frames where either mask is
     non-empty, mean and max centroid error (px) over frames where the object is visible in the truth,
     and presence agreement."""
-    pred, true = track(rgb, objects, cfg), tracks_from_seg(seg, objects, cfg.min_area)
+    pred, true = track(rgb, objects, cfg), tracks_from_seg(seg, objects, cfg.min_area(*seg.shape[1:3]))
     out = {}
     for i, o in enumerate(objects):
         if not pred.trackable[i]:

@@ -187,3 +187,77 @@ def test_a_rollout_that_does_not_fit_its_truth_gives_one_clear_error(eps, pred, 
     ep, _ = eps["pass"]
     with pytest.raises(ClipError, match=message):
         METRICS["trajectory_error"](Clip(ep, 4, pred))
+
+
+# Adversarial rollouts built from real episodes: frames that carry no physics must not score as if they did.
+ADV_SPEC = scenarios.RenderSpec(height=64, width=64, fps=15, n_frames=32)
+ADV_CONTEXT = 8
+GRAVITY = ("free_fall", "projectile", "bounce")
+# Specks of an object's own colour that touch its still blob move the centroid by a few hundredths of a
+# pixel either way; that jitter is the only way a frozen, speckled frame may differ from copy-last.
+SPECKLE_JITTER = 0.1  # px (trajectory) and px/frame (velocity)
+
+
+def noise_frames(ep, context, seed):
+    """Uniform random RGB frames for the horizon."""
+    return np.random.default_rng(seed).integers(0, 256, (ep.n_frames - context,) + ep.rgb.shape[1:], dtype=np.uint8)
+
+
+def speckled(frames, ep, fraction, seed):
+    """frames with `fraction` of the pixels replaced by the episode's object colours, at random."""
+    rng = np.random.default_rng(seed)
+    out, colours = frames.copy(), np.array([o["rgb"] for o in ep.objects], np.uint8)
+    hit = rng.random(out.shape[:3]) < fraction
+    out[hit] = colours[rng.integers(0, len(colours), int(hit.sum()))]
+    return out
+
+
+@pytest.fixture(scope="module")
+def gravity_eps():
+    return [scenarios.generate_episode(name, s, ADV_SPEC) for name in GRAVITY for s in (0, 1)]
+
+
+def test_noise_and_speckle_do_not_beat_copy_last_on_gravity(gravity_eps):
+    """Specks of every colour everywhere once pulled each centroid to the image centre, which scored
+    better than an honest frozen frame; now noise shows no object and a speckled frozen frame shows
+    it frozen."""
+    names = ["trajectory_error", "velocity_error"]
+    for s, ep in enumerate(gravity_eps):
+        last = copy_last(ep, ADV_CONTEXT)
+        frozen = evaluate(Clip(ep, ADV_CONTEXT, last), names)
+        assert frozen["trajectory_error"] > 5.0, (ep.episode_id, frozen)  # the objects really move
+        for kind, frames in [("noise", noise_frames(ep, ADV_CONTEXT, s)),
+                             ("speckled copy 5%", speckled(last, ep, 0.05, s)),
+                             ("speckled copy 10%", speckled(last, ep, 0.10, s))]:
+            bad = evaluate(Clip(ep, ADV_CONTEXT, frames), names)
+            for n in names:
+                assert bad[n] >= frozen[n] - SPECKLE_JITTER, (ep.episode_id, kind, n, bad[n], frozen[n])
+
+
+def test_speckled_truth_still_scores_near_perfect(gravity_eps):
+    """The tracker tolerates mild noise: the truth under 1% (and even 5%) speckle of the objects' colours
+    keeps its trajectories to well under a pixel."""
+    for s, ep in enumerate(gravity_eps):
+        for fraction in (0.01, 0.05):
+            v = evaluate(Clip(ep, ADV_CONTEXT, speckled(ep.rgb[ADV_CONTEXT:], ep, fraction, s)),
+                         ["trajectory_error", "velocity_error", "hover_rate", "presence_accuracy"])
+            assert v["trajectory_error"] < 1.0 and v["velocity_error"] < 0.5, (ep.episode_id, fraction, v)
+            assert v["hover_rate"] == 0.0 and v["presence_accuracy"] == 1.0, (ep.episode_id, fraction, v)
+
+
+def test_every_metric_ranks_noise_below_the_truth():
+    """On every registered scenario, uniform noise is worse than the truth on every metric that applies.
+    bounce_growth is one-sided (it sees only apexes that grow), and frames without an object have none,
+    like the truth: it may tie."""
+    one_sided = {"bounce_growth"}
+    checked = set()
+    for s, ep in enumerate(fixtures.registered(ADV_SPEC, seeds=(0,))):
+        truth = evaluate(truth_clip(ep, ADV_CONTEXT))
+        noise = evaluate(Clip(ep, ADV_CONTEXT, noise_frames(ep, ADV_CONTEXT, s)))
+        for name, m in METRICS.items():
+            if math.isnan(truth[name]) or name in one_sided:
+                continue
+            assert not math.isnan(noise[name]), (ep.episode_id, name)
+            assert m.distance(noise[name]) > m.distance(truth[name]), (ep.episode_id, name, noise[name], truth[name])
+            checked.add(name)
+    assert checked == set(METRICS) - one_sided  # every other metric was checked somewhere

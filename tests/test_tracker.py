@@ -46,7 +46,7 @@ def test_unsaturated_objects_are_not_keyed_and_ground_is_not_an_object(episodes)
 
 
 def test_pieces_specks_and_unknown_colours():
-    objects = [{"id": 0, "rgb": [230, 26, 26]}]
+    objects = [{"id": 0, "rgb": [230, 26, 26], "role": "glass"}]  # a role that may be in pieces
     rgb = np.full((1, 32, 32, 3), 200, np.uint8)
     rgb[0, 2:6, 2:6] = (230, 26, 26)        # a piece
     rgb[0, 20:24, 20:26] = (150, 17, 17)     # another piece of the same colour, in shadow
@@ -56,6 +56,37 @@ def test_pieces_specks_and_unknown_colours():
     assert tr.n_components[0, 0] == 2 and tr.area[0, 0] == 16 + 24 and tr.n_unknown[0] == 1
     xs = np.r_[np.tile(np.arange(2, 6), 4), np.tile(np.arange(20, 26), 4)]
     assert tr.centroid[0, 0, 0] == pytest.approx(xs.mean())
+
+
+def test_a_body_follows_its_blob_not_specks_of_its_colour():
+    ball = {"id": 0, "rgb": [230, 26, 26], "role": "projectile"}
+    rgb = np.full((3, 32, 32, 3), 200, np.uint8)
+    rgb[:, 4:10, 4:10] = ball["rgb"]                      # the ball: 36 px
+    rgb[0, 25:27, 25:27] = ball["rgb"]                    # a 4 px blob of its colour far away: not the ball
+    rgb[1, 4:10, 6] = (200, 200, 200)                     # a thin thing in front cuts the ball in two
+    rgb[2, 25:27, 25:27] = ball["rgb"]                    # ... and as a shard role, both would count
+    tr = tracker.track(rgb, [ball])
+    assert tr.centroid[0, 0] == pytest.approx([6.5, 6.5]) and tr.n_components[0, 0] == 1
+    assert tr.n_components[1, 0] == 2 and tr.area[1, 0] == 30  # both halves are the ball
+    assert tracker.track(rgb, [{**ball, "role": "glass"}]).n_components[2, 0] == 2
+
+
+def test_colour_scattered_over_many_small_pieces_is_no_object():
+    """Noise has every colour everywhere in comparable little clusters: no blob among them is the object.
+    Its centroid would be the image centre; the tracker reports it absent instead."""
+    ep = scenarios.generate_episode("free_fall", 0, SPEC)
+    noise = np.random.default_rng(0).integers(0, 256, (8, 64, 64, 3), dtype=np.uint8)
+    assert not tracker.track(noise, ep.objects).present.any()
+    speckle = ep.rgb.copy()
+    hit = np.random.default_rng(1).random(speckle.shape[:3]) < 0.05
+    speckle[hit] = ep.objects[0]["rgb"]                   # 5% of the pixels in the ball's colour
+    a, b = tracker.track(ep.rgb, ep.objects), tracker.track(speckle, ep.objects)
+    assert b.present.all() and np.abs(a.centroid - b.centroid).max() < 0.5  # px: the blob stands out
+
+
+def test_speck_size_scales_with_the_image():
+    cfg = tracker.TrackerConfig()
+    assert cfg.min_area(64, 64) == 2 and cfg.min_area(256, 256) == 32 and cfg.min_area(16, 16) == 2
 
 
 def test_absent_objects_have_nan_centroids():
