@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 
 from .engine import RenderSpec
 from .episode import EpisodeError, load_episode

@@ -160,7 +160,7 @@ def _resolve(cfg: Config, key: str):
         obj = getattr(obj, part)
         if not dataclasses.is_dataclass(obj):
             raise ConfigError(f"unknown config key '{key}': '{'.'.join(parts[:i + 1])}' is a value, not a section")
-    raise ConfigError(f"empty config key")
+    raise ConfigError("empty config key")
 
 
 def _field_type(cfg: Config, key: str):

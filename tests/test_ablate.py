@@ -127,7 +127,7 @@ class FakeRunner(ablate.Runner):
         FakeRunner.calls.append(log_name)
         out = Path(cmd[cmd.index("--out") + 1])
         if cmd[2] == "simulator":
-            steps, seed = int(cmd[cmd.index("--steps") + 1]), int(cmd[cmd.index("--seed") + 1])
+            steps = int(cmd[cmd.index("--steps") + 1])
             out.mkdir(parents=True, exist_ok=True)
             (out / "manifest.json").write_text(json.dumps({"step": steps, "log": [{"wall_s": 0.5 * steps, "val_loss": 1.0}]}))
         else:

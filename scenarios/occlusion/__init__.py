@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..engine import Camera, RenderSpec, Scene
+from ..engine import Camera, RenderSpec, Scenario, Scene
 from ..episode import project_to_pixels
+from ..gravity import FOV
 
 DEFAULT = RenderSpec()
 CLIP_S = (DEFAULT.n_frames - 1) / DEFAULT.fps  # time of the last frame at the default spec (s)
@@ -29,6 +30,17 @@ CONTEXT_S = 7 / DEFAULT.fps  # time of frame 7, the last of the 8 context frames
 MARGIN_PX = 1.0             # safety margin in pixels of the default render
 VEIL = 2.5                  # a box-corner shadow sticking out this many margins surely shows some of the object
 PATH = np.linspace(-3.0, 3.0, 6001)  # candidate positions along a path (1 mm apart)
+
+
+class OcclusionScenario(Scenario):
+    """What the occlusion scenarios share: a camera framing the path at a planned zoom."""
+
+    def camera(self, params, zoom=None):
+        """The view; `zoom` (half width of the view at the path / object size) overrides the planned one."""
+        zoom = params["view_zoom"] if zoom is None else zoom
+        distance = zoom * params["size"] / math.tan(math.radians(FOV) / 2)
+        return Camera(target=(0.0, 0.0, params["size"] + 0.1), distance=distance, yaw=params["cam_yaw"],
+                      pitch=params["cam_pitch"], fov=FOV)
 
 
 class PlanError(ValueError):

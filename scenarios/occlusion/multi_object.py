@@ -7,11 +7,9 @@ would need so wide a view that the objects shrink to a few pixels, so it is left
 objects in view drops while the wall hides some of them and must come back to the true
 count: object permanence with counting.
 """
-import math
-
-from ..engine import Camera, Choice, LogUniform, Scenario, Scene, Uniform, sample_colours
-from ..gravity import FOV, a
-from . import PlanError, add_mover, object_mover, occluder_width, plan_motion, shadow_x, wall_height, widen_until_planned
+from ..engine import Choice, LogUniform, Scene, Uniform, sample_colours
+from ..gravity import a
+from . import OcclusionScenario, PlanError, add_mover, object_mover, occluder_width, plan_motion, shadow_x, wall_height, widen_until_planned
 
 SHAPES = {"balls": ("ball",), "cubes": ("cube",), "mixed": ("ball", "cube")}
 
@@ -24,7 +22,7 @@ def strict_or_loose(plan, *args, **kwargs):
         return plan(*args, loose=True, **kwargs)
 
 
-class MultiObject(Scenario):
+class MultiObject(OcclusionScenario):
     family = "occlusion"
     name = "multi_object"
     description = "two or three objects pass behind one wall, in a convoy or crossing, and all come out"
@@ -47,12 +45,6 @@ class MultiObject(Scenario):
         "cam_yaw": Uniform(-15.0, 15.0),
         "cam_pitch": Uniform(-25.0, -5.0),
     }
-
-    def camera(self, params, zoom=None):
-        zoom = params["view_zoom"] if zoom is None else zoom
-        distance = zoom * params["size"] / math.tan(math.radians(FOV) / 2)
-        return Camera(target=(0.0, 0.0, params["size"] + 0.1), distance=distance, yaw=params["cam_yaw"],
-                      pitch=params["cam_pitch"], fov=FOV)
 
     def derive(self, params, rng):
         pattern, n = params["layout"].split("-")

@@ -4,14 +4,12 @@ The wall is kinematic (scripted each physics step at a constant speed, not pushe
 physics), so the object must simply stay where it was: it reappears at the same place.
 Speed and start of the wall are planned from the camera like pass_behind's object.
 """
-import math
-
-from ..engine import Camera, Choice, LogUniform, Scenario, Scene, Uniform, sample_colours
-from ..gravity import FOV, a, size_word
-from . import add_mover, occluder_mover, occluder_width, plan_motion, wall_height, widen_until_planned
+from ..engine import Choice, LogUniform, Scene, Uniform, sample_colours
+from ..gravity import a, size_word
+from . import OcclusionScenario, add_mover, occluder_mover, occluder_width, plan_motion, wall_height, widen_until_planned
 
 
-class OccluderPasses(Scenario):
+class OccluderPasses(OcclusionScenario):
     family = "occlusion"
     name = "occluder_passes"
     description = "a wall slides in front of a still object, hides it for a moment and moves on"
@@ -31,12 +29,6 @@ class OccluderPasses(Scenario):
         "cam_yaw": Uniform(-15.0, 15.0),
         "cam_pitch": Uniform(-25.0, -5.0),
     }
-
-    def camera(self, params, zoom=None):
-        zoom = params["view_zoom"] if zoom is None else zoom
-        distance = zoom * params["size"] / math.tan(math.radians(FOV) / 2)
-        return Camera(target=(0.0, 0.0, params["size"] + 0.1), distance=distance, yaw=params["cam_yaw"],
-                      pitch=params["cam_pitch"], fov=FOV)
 
     def derive(self, params, rng):
         colour, occluder_colour = sample_colours(rng, 2)

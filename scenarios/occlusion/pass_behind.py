@@ -5,16 +5,14 @@ how fast it went in. Speed and start are planned from the camera (see the packag
 docstring) so that the object is seen, fully hidden for several frames, and seen again
 inside every default-length clip.
 """
-import math
-
-from ..engine import Camera, Choice, LogUniform, Scenario, Scene, Uniform, sample_colours
-from ..gravity import FOV, size_word
-from . import add_mover, object_mover, occluder_width, plan_motion, shadow_x, wall_height, widen_until_planned
+from ..engine import Choice, LogUniform, Scene, Uniform, sample_colours
+from ..gravity import size_word
+from . import OcclusionScenario, add_mover, object_mover, occluder_width, plan_motion, shadow_x, wall_height, widen_until_planned
 
 MOTION = {"ball": "rolls", "cube": "slides"}
 
 
-class PassBehind(Scenario):
+class PassBehind(OcclusionScenario):
     family = "occlusion"
     name = "pass_behind"
     description = "an object rolls or slides behind a still wall and comes out on the far side"
@@ -33,12 +31,6 @@ class PassBehind(Scenario):
         "cam_yaw": Uniform(-15.0, 15.0),
         "cam_pitch": Uniform(-25.0, -5.0),
     }
-
-    def camera(self, params, zoom=None):
-        zoom = params["view_zoom"] if zoom is None else zoom
-        distance = zoom * params["size"] / math.tan(math.radians(FOV) / 2)
-        return Camera(target=(0.0, 0.0, params["size"] + 0.1), distance=distance, yaw=params["cam_yaw"],
-                      pitch=params["cam_pitch"], fov=FOV)
 
     def derive(self, params, rng):
         colour, occluder_colour = sample_colours(rng, 2)
