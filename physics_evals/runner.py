@@ -306,17 +306,13 @@ def main(args) -> int:
     print(format_table(load_results(path)))
     print(f"\nwrote {path} and {path.parent / 'samples.jsonl'}")
     if not args.no_report:
+        from .report import write_report
         try:
-            from .report import write_report
-        except ImportError:
-            print("note: physics_evals.report is not available; no report written", file=sys.stderr)
-        else:
-            try:
-                write_report([path], Path("reports"))
-            except ValueError as e:  # the results stand; say why the report does not
-                print(f"error: results written, but no report: {e}", file=sys.stderr)
-                return 2
-            print("wrote reports/")
+            write_report([path], Path("reports"))
+        except ValueError as e:  # the results stand; say why the report does not
+            print(f"error: results written, but no report: {e}", file=sys.stderr)
+            return 2
+        print("wrote reports/")
     return 0
 
 
