@@ -19,6 +19,8 @@ from typing import Any
 _PACKAGES = ("numpy", "scipy", "pybullet", "opencv-python-headless", "torch", "einops",
              "pandas", "matplotlib", "safetensors")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)  # read once: os.umask can only be read by setting it
 
 
 @functools.lru_cache(maxsize=1)
@@ -67,6 +69,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes files private; artefacts get the usual permissions
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
