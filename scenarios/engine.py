@@ -52,9 +52,12 @@ class Client:
     def release(self) -> None:
         self._pool.append(self)
 
-    def __getattr__(self, name):
+    def __getattr__(self, name):  # called once per name: the bound function is then a plain attribute
         fn = getattr(p, name)
-        return functools.partial(fn, physicsClientId=self.id) if callable(fn) else fn
+        if callable(fn):
+            fn = functools.partial(fn, physicsClientId=self.id)
+            setattr(self, name, fn)
+        return fn
 
 
 p = _import_pybullet()
