@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 
-from scenarios import (Episode, EpisodeError, RenderSpec, UnknownScenarioError, find_episodes, generate_episode,
+from scenarios import (SCENARIOS, Episode, EpisodeError, RenderSpec, UnknownScenarioError, find_episodes, generate_episode,
                        get_scenario, load_episode, scenarios_of)
 from scenarios.episode import FRAMES_FILE, META_FILE, REQUIRED_META
 
@@ -50,6 +50,16 @@ def test_same_seed_is_byte_identical_and_seed_zero_is_honoured():
         assert getattr(a, key).tobytes() == getattr(b, key).tobytes()
     assert a.meta["params"] == b.meta["params"] and a.meta["seed"] == 0
     assert a.meta["params"] != c.meta["params"] and not np.array_equal(a.rgb, c.rgb)
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_every_scenario_is_deterministic_and_seeds_differ(name):
+    spec = RenderSpec(height=16, width=16, fps=15, n_frames=12)
+    a, b, c = (generate_episode(name, s, spec) for s in (5, 5, 6))
+    for key in ("rgb", "seg", "depth"):
+        assert getattr(a, key).tobytes() == getattr(b, key).tobytes()
+    assert a.meta["states"] == b.meta["states"] and a.meta["events"] == b.meta["events"] and a.caption == b.caption
+    assert a.meta["params"] != c.meta["params"] and a.rgb.tobytes() != c.rgb.tobytes()
 
 
 def test_overrides_keep_the_other_parameters(episode):

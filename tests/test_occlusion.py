@@ -116,15 +116,6 @@ def test_the_count_of_objects_in_view_drops_and_recovers(episodes):
         assert count[0] == len(ids) and count[-1] == len(ids) and count.min() < len(ids), (seed, count)
 
 
-@pytest.mark.parametrize("name", OCCLUSION)
-def test_same_seed_is_identical_and_seeds_differ(name):
-    spec = RenderSpec(height=16, width=16, n_frames=8)
-    a, b, c = (generate_episode(name, s, spec) for s in (5, 5, 6))
-    for key in ("rgb", "seg", "depth"):
-        assert getattr(a, key).tobytes() == getattr(b, key).tobytes()
-    assert a.meta["states"] == b.meta["states"] and a.caption == b.caption
-    assert a.meta["params"] != c.meta["params"] and a.rgb.tobytes() != c.rgb.tobytes()
-
 
 def test_impossible_parameters_fail_with_one_clear_error():
     with pytest.raises(PlanError, match="no speed"):

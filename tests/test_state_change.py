@@ -122,11 +122,3 @@ def test_painting_goes_on_after_the_context_and_the_brush_leaves(clips):
         seen = (ep.seg == ids["brush"]).any(axis=(1, 2))
         assert seen[:CONTEXT].all() and not seen[-4:].any(), (seed, seen)
 
-
-@pytest.mark.parametrize("name", ["bite", "brush"])
-def test_same_seed_identical_different_seed_differs(name):
-    a, b, c = (generate_episode(name, s, SPEC) for s in (5, 5, 6))
-    for key in ("rgb", "seg", "depth"):
-        assert getattr(a, key).tobytes() == getattr(b, key).tobytes()
-    assert a.meta["states"] == b.meta["states"] and a.meta["events"] == b.meta["events"]
-    assert a.rgb.tobytes() != c.rgb.tobytes() and a.meta["params"] != c.meta["params"]
