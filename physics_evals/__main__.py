@@ -8,6 +8,8 @@ import os
 import shlex
 import sys
 
+from scenarios.cli import OneLineParser
+
 COMMANDS = {  # command -> (module, one-line help)
     "run": ("physics_evals.runner", "score models on tasks and write results/<run_id>/"),
     "ls": ("physics_evals.listing", "list tasks, models or metrics"),
@@ -32,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     ns = top.parse_args(argv[:1])
     module_name, help_line = COMMANDS[ns.command]
     module = importlib.import_module(module_name)
-    parser = argparse.ArgumentParser(prog=f"python -m physics_evals {ns.command}", description=help_line)
+    parser = OneLineParser(prog=f"python -m physics_evals {ns.command}", description=help_line)
     module.add_arguments(parser)
     args = parser.parse_args(argv[1:])
     args.command_line = "python -m physics_evals " + shlex.join(argv)  # recorded in results and manifests

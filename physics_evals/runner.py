@@ -21,6 +21,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from scenarios import EpisodeError, load_episode
+from scenarios.cli import non_negative_int, positive_int
 from scenarios.episode import is_current
 from scenarios.generate import default_workers, generate_many, process_pool
 from scenarios.provenance import git_revision, versions
@@ -285,12 +286,12 @@ def add_arguments(p) -> None:
     p.add_argument("--models", nargs="+", metavar="MODEL",
                    help="ground_truth resimulated copy_last_frame linear_extrapolation rollouts:DIR checkpoint:PATH "
                         "(default: the built-ins, plus checkpoint:simulator/reference when it exists)")
-    p.add_argument("--limit", type=_positive, help="at most N episodes per task")
+    p.add_argument("--limit", type=positive_int, help="at most N episodes per task")
     p.add_argument("--out", type=Path, default=Path("results"), help="results/<run_id>/ goes here")
     p.add_argument("--rollouts-root", type=Path, default=Path("rollouts"), help="rollout cache")
     p.add_argument("--episodes-root", type=Path, default=Path("data/eval_episodes"), help="held-out episode cache")
-    p.add_argument("--workers", type=_positive, default=default_workers(), help="scoring processes")
-    p.add_argument("--seed", type=_non_negative, default=0, help="bootstrap and re-simulation seed")
+    p.add_argument("--workers", type=positive_int, default=default_workers(), help="scoring processes")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="bootstrap and re-simulation seed")
     p.add_argument("--no-report", action="store_true", help="do not write reports/ at the end")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
@@ -314,19 +315,3 @@ def main(args) -> int:
             return 2
         print("wrote reports/")
     return 0
-
-
-def _positive(s: str) -> int:
-    import argparse
-    v = int(s)
-    if v <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {s}")
-    return v
-
-
-def _non_negative(s: str) -> int:
-    import argparse
-    v = int(s)
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {s}")
-    return v

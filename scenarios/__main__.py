@@ -5,6 +5,7 @@ import argparse
 import os
 import sys
 
+from .cli import OneLineParser, non_negative_int, positive_int
 from .engine import RenderSpec
 from .episode import EpisodeError, load_episode
 from .generate import default_workers, generate_many
@@ -56,30 +57,6 @@ def cmd_preview(args) -> int:
         png, gif = write_preview(ep, args.out or path)
         print(f"{png}\n{gif}")
     return 0
-
-
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
-    return value
-
-
-def non_negative_int(text: str) -> int:
-    value = int(text) if text.lstrip("-").isdigit() else None
-    if value is None or value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return value
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """Usage mistakes print one line, not the whole usage block."""
-
-    def error(self, message):
-        self.exit(2, f"error: {self.prog}: {message} (see --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
