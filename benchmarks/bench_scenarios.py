@@ -18,7 +18,8 @@ import numpy as np
 
 from scenarios import SCENARIOS, RenderSpec, generate_episode
 from scenarios.engine import Scene
-from scenarios.generate import default_workers, generate_many
+from scenarios.generate import generate_many
+from toolkit.pool import default_workers
 
 
 def raw_render_fps(name: str, spec: RenderSpec, n: int) -> tuple[float, int]:

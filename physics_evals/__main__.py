@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import shlex
 import sys
 
-from scenarios.cli import OneLineParser
+from toolkit.cli import OneLineParser, run_command
 
 COMMANDS = {  # command -> (module, one-line help)
     "run": ("physics_evals.runner", "score models on tasks and write results/<run_id>/"),
@@ -38,19 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     module.add_arguments(parser)
     args = parser.parse_args(argv[1:])
     args.command_line = "python -m physics_evals " + shlex.join(argv)  # recorded in results and manifests
-    try:
-        return int(module.main(args) or 0)
-    except ValueError as e:  # the project's bad-input errors: one line, no traceback
-        if os.environ.get("PHYSICS_EVALS_DEBUG"):
-            raise
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted; rerun the same command to resume from the caches", file=sys.stderr)
-        return 130
-    except BrokenPipeError:  # output piped into `head` and closed early: not an error
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+    return run_command(lambda: module.main(args), interrupted="interrupted; rerun the same command to resume from the caches")
 
 
 if __name__ == "__main__":

@@ -341,7 +341,7 @@ def main(args: argparse.Namespace) -> int:
         raise
     finally:
         signal.signal(signal.SIGTERM, previous)
-    from scenarios.provenance import versions
+    from toolkit.provenance import versions
     variants, baselines = collect(jobs, results_in(base_dir))
     v = versions()
     meta = {"command": command, "keys": [k for k, _ in varies], "base": args.base, "fixed": args.set,

@@ -18,8 +18,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from scenarios import load_episode
-from scenarios.generate import default_workers
-from scenarios.provenance import atomic_write_bytes, atomic_write_json, versions
+from toolkit.files import atomic_write_bytes, atomic_write_json
+from toolkit.pool import default_workers
+from toolkit.provenance import versions
 
 from .rollouts import write_mp4
 from .runner import ensure_episodes, usable_episodes

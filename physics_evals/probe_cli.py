@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from scenarios import load_episode
-from scenarios.generate import default_workers
+from toolkit.pool import default_workers
 
 from .tasks import SUITES
 

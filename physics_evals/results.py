@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from scenarios.provenance import atomic_write_bytes, atomic_write_json
+from toolkit.files import atomic_write_bytes, atomic_write_json
 
 SCHEMA_VERSION = 1
 RESULTS_FILE = "results.json"

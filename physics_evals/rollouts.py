@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from scenarios.provenance import atomic_write_bytes
+from toolkit.files import atomic_write_bytes
 
 EXTENSIONS = (".npz", ".mp4")  # preference order when both exist
 

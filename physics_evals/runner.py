@@ -21,10 +21,11 @@ from pathlib import Path
 from tqdm import tqdm
 
 from scenarios import EpisodeError, load_episode
-from scenarios.cli import non_negative_int, positive_int
+from toolkit.cli import non_negative_int, positive_int
 from scenarios.episode import is_current
-from scenarios.generate import default_workers, generate_many, process_pool
-from scenarios.provenance import git_revision, versions
+from scenarios.generate import generate_many
+from toolkit.pool import default_workers, process_pool
+from toolkit.provenance import git_revision, versions
 
 from .models import CEILING, Adapter, default_model_specs, resolve_models
 from .results import SCHEMA_VERSION, format_table, score_samples, summarize_samples, task_scores, write_run

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
-from .cli import OneLineParser, non_negative_int, positive_int
+from toolkit.cli import OneLineParser, non_negative_int, positive_int, run_command
+from toolkit.pool import default_workers
+
 from .engine import RenderSpec
-from .episode import EpisodeError, load_episode
-from .generate import default_workers, generate_many
+from .episode import load_episode
+from .generate import generate_many
 from .registry import FAMILIES, SCENARIOS, UnknownScenarioError, get_scenario, scenarios_of
 
 
@@ -90,20 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return args.fn(args)
-    except (UnknownScenarioError, EpisodeError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except BrokenPipeError:  # output piped into `head` and closed early: not an error
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
-    except OSError as e:  # full disk, unwritable folder: the atomic writes left nothing half-done
-        print(f"error: {e.filename}: {e.strerror}" if e.filename else f"error: {e}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("interrupted: complete episodes are kept; rerun the same command to resume", file=sys.stderr)
-        return 130
+    return run_command(lambda: args.fn(args),
+                       interrupted="interrupted: complete episodes are kept; rerun the same command to resume")
 
 
 if __name__ == "__main__":

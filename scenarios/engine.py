@@ -15,8 +15,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .episode import SCHEMA_VERSION, Episode, project_to_pixels
-from .provenance import scenarios_fingerprint, versions
+from toolkit.provenance import versions
+
+from .episode import SCHEMA_VERSION, Episode, project_to_pixels, scenarios_fingerprint
 
 
 def _import_pybullet():

@@ -13,6 +13,8 @@ On disk::
 """
 from __future__ import annotations
 
+import functools
+import hashlib
 import io
 import json
 import zipfile
@@ -22,7 +24,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from .provenance import atomic_write_bytes, atomic_write_json, scenarios_fingerprint
+from toolkit.files import atomic_write_bytes, atomic_write_json
 
 SCHEMA_VERSION = 1
 FRAMES_FILE = "frames.npz"
@@ -111,6 +113,23 @@ def project_to_pixels(camera: dict, points: np.ndarray, height: int, width: int)
 
 def is_complete(folder: str | Path) -> bool:
     return (Path(folder) / META_FILE).is_file() and (Path(folder) / FRAMES_FILE).is_file()
+
+
+@functools.lru_cache(maxsize=1)
+def scenarios_fingerprint() -> str:
+    """A hash of the physics code installed now: episodes made by other physics are stale and get remade."""
+    return physics_fingerprint(Path(__file__).resolve().parent)
+
+
+def physics_fingerprint(package: Path) -> str:
+    """A hash of the physics code of a scenarios package: the engine and the scenario modules of every
+    family. Command lines, loading and generation plumbing are left out, so changing them leaves every
+    cached episode and rollout valid."""
+    h = hashlib.sha256()
+    families = [d for d in sorted(package.iterdir()) if (d / "__init__.py").is_file()]
+    for path in sorted([package / "engine.py", *(p for d in families for p in d.rglob("*.py"))]):
+        h.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
 
 
 def is_current(folder: str | Path) -> bool:

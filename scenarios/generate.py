@@ -6,13 +6,13 @@ that are already complete and were made by the same scenario code.
 """
 from __future__ import annotations
 
-import multiprocessing
-import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm import tqdm
+
+from toolkit.pool import process_pool
 
 from .engine import RenderSpec
 from .episode import is_current
@@ -68,12 +68,3 @@ def generate_many(root: str | Path, names: list[str], n: int, seed: int = 0, spe
                     bar.update()
     return [j.folder(root) for j in jobs]
 
-
-def default_workers() -> int:
-    return max(1, len(os.sched_getaffinity(0)))
-
-
-def process_pool(workers: int, **kwargs) -> ProcessPoolExecutor:
-    """A process pool whose workers start clean from a fork server, not forked from this process:
-    forking a process that has already run torch (OpenMP threads) can deadlock the children."""
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"), **kwargs)

@@ -4,9 +4,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from scenarios import EpisodeError
+from toolkit.cli import OneLineParser, run_command
 
-from .config import SimulatorError, get_config
+from .config import get_config
 
 
 def _config_args(p: argparse.ArgumentParser) -> None:
@@ -28,8 +28,8 @@ def _config(a, steps_key: str = "train.steps"):
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m simulator", description=__doc__)
-    sub = ap.add_subparsers(dest="cmd", required=True)
+    ap = OneLineParser(prog="python -m simulator", description=__doc__)
+    sub = ap.add_subparsers(dest="cmd", required=True, parser_class=OneLineParser)
     p = sub.add_parser("train", help="train the diffusion transformer (torchrun for several processes)")
     _config_args(p)
     p = sub.add_parser("train-vae", help="train the optional causal video VAE")
@@ -48,29 +48,28 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--out", required=True)
     a = ap.parse_args(argv)
-    try:
-        if a.cmd == "train":
-            from .train import train
-            cfg = _config(a)
-            entry = train(cfg, a.out or f"runs/{cfg.name}", progress=not a.quiet, workers=a.workers)
-            print(f"step {entry.get('step')}: loss {entry.get('loss', float('nan')):.4f}, "
-                  f"val_loss {entry.get('val_loss', float('nan')):.4f}")
-        elif a.cmd == "train-vae":
-            from .train import train_vae
-            cfg = _config(a, "vae.steps")
-            entry = train_vae(cfg, a.out or f"runs/{cfg.name}-vae", progress=not a.quiet, workers=a.workers)
-            print(f"step {entry['step']}: loss {entry['loss']:.4f}, val_rec {entry['val_rec']:.4f}")
-        elif a.cmd == "sample":
-            from .sample import sample_episode
-            print(sample_episode(a.checkpoint, a.episode, a.context, a.horizon, a.out, a.steps, a.guidance,
-                                 a.sampler, a.seed))
-        elif a.cmd == "export":
-            from .checkpoint import export
-            print(export(a.checkpoint, a.out))
-    except (SimulatorError, EpisodeError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
+    return run_command(lambda: _run(a), interrupted="interrupted; rerun the same command to resume from the last checkpoint")
+
+
+def _run(a) -> None:
+    if a.cmd == "train":
+        from .train import train
+        cfg = _config(a)
+        entry = train(cfg, a.out or f"runs/{cfg.name}", progress=not a.quiet, workers=a.workers)
+        print(f"step {entry.get('step')}: loss {entry.get('loss', float('nan')):.4f}, "
+              f"val_loss {entry.get('val_loss', float('nan')):.4f}")
+    elif a.cmd == "train-vae":
+        from .train import train_vae
+        cfg = _config(a, "vae.steps")
+        entry = train_vae(cfg, a.out or f"runs/{cfg.name}-vae", progress=not a.quiet, workers=a.workers)
+        print(f"step {entry['step']}: loss {entry['loss']:.4f}, val_rec {entry['val_rec']:.4f}")
+    elif a.cmd == "sample":
+        from .sample import sample_episode
+        print(sample_episode(a.checkpoint, a.episode, a.context, a.horizon, a.out, a.steps, a.guidance,
+                             a.sampler, a.seed))
+    elif a.cmd == "export":
+        from .checkpoint import export
+        print(export(a.checkpoint, a.out))
 
 
 if __name__ == "__main__":

@@ -22,7 +22,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
-from scenarios.provenance import atomic_write_bytes, atomic_write_json, versions
+from toolkit.files import atomic_write_bytes, atomic_write_json
+from toolkit.provenance import versions
 
 from .config import Config, ConfigError, SimulatorError
 

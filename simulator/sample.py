@@ -1,5 +1,10 @@
 """Sampling: a trained checkpoint as a `WorldModel` (pixels in, pixels out) and `python -m simulator sample`.
 
+`WorldModel.continue_clip` is the whole pixel path the harness uses (through adapter.py, which only
+re-exports it): frames are resized only when the task's resolution differs from the model's, so at
+the model's own size the context goes in and the prediction comes out untouched. This module never
+imports adapter.py (the old adapter <-> sample import cycle).
+
 `sample` continues an episode's first `--context` frames by `--horizon` frames and writes the
 rollout in the rollout contract (`<out>/<episode_id>.npz`, rgb uint8 [T_pred, H, W, 3]) and a
 side-by-side preview (truth | generated) as PNG and GIF.
@@ -12,16 +17,31 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from dataclasses import dataclass
+
 from scenarios import load_episode
-from scenarios.provenance import atomic_write_bytes
+from toolkit.files import atomic_write_bytes
 
 from . import checkpoint as ckpt
-from .config import Config
-from .data import to_model_range, to_uint8
+from .config import Config, SimulatorError
+from .data import resize_video, to_model_range, to_uint8
 from .diffusion import rollout
 from .model import DiT, ShapeError
 from .tokenizer import encode_batch
 from .vae import VideoVAE
+
+
+class ContextError(SimulatorError):
+    """Context frames or a task the model cannot take."""
+
+
+@dataclass(frozen=True)
+class Task:
+    """The attributes the adapter reads from a harness task (any object with them will do)."""
+    horizon: int
+    fps: float = 15
+    height: int = 64
+    width: int = 64
 
 
 class WorldModel:
@@ -75,6 +95,22 @@ class WorldModel:
             new = self.vae.pixels(torch.cat([x, new], dim=1))[:, n_ctx:]
         return to_uint8(new[:, :horizon])
 
+    def continue_clip(self, context_frames: np.ndarray, caption: str, task, steps: int | None = None,
+                      guidance: float | None = None, sampler: str | None = None, seed: int = 0) -> np.ndarray:
+        """uint8 (C, H, W, 3) context -> uint8 (task.horizon, task.height, task.width, 3). Resizes only when the
+        task's resolution is not the model's (area average down, bilinear up); at the model's size, none."""
+        frames = np.asarray(context_frames)
+        if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3 or frames.shape[0] < 1:
+            raise ContextError(f"context_frames must be uint8 (C, H, W, 3) with C >= 1, got {frames.dtype}{list(frames.shape)}")
+        horizon, height, width = int(task.horizon), int(task.height), int(task.width)
+        if horizon < 1 or height < 1 or width < 1:
+            raise ContextError(f"task horizon, height and width must be positive, got {horizon}, {height}, {width}")
+        native = (height, width) == (self.height, self.width)
+        small = frames if native else resize_video(frames, self.height, self.width)
+        pred = self.rollout(small[None], [str(caption)], horizon, steps=steps, guidance=guidance,
+                            sampler=sampler, seed=seed)[0]                           # (horizon, h, w, 3)
+        return pred if native else resize_video(pred, height, width)
+
 
 def preview(truth: np.ndarray, pred: np.ndarray) -> np.ndarray:
     """(T, H, 2W + 2, 3) truth | generated, a white bar between; truth shorter than pred is padded black."""
@@ -103,13 +139,12 @@ def sample_episode(checkpoint: str, episode: str, context: int, horizon: int, ou
                    steps: int | None = None, guidance: float | None = None, sampler: str | None = None,
                    seed: int = 0) -> Path:
     """Roll out one episode; returns the .npz path."""
-    from .adapter import Task, load
-    sim = load(checkpoint)
+    sim = WorldModel.load(checkpoint, "cuda" if torch.cuda.is_available() else "cpu")
     ep = load_episode(episode)
     if not 1 <= context < ep.n_frames:
         raise ShapeError(f"--context {context}: the episode has {ep.n_frames} frames")
     task = Task(horizon=horizon, fps=ep.fps, height=ep.rgb.shape[1], width=ep.rgb.shape[2])
-    pred = sim.rollout(ep.rgb[:context], ep.caption, task, steps=steps, guidance=guidance, sampler=sampler, seed=seed)
+    pred = sim.continue_clip(ep.rgb[:context], ep.caption, task, steps=steps, guidance=guidance, sampler=sampler, seed=seed)
     out_dir = Path(out) if out else Path("rollouts") / ckpt.folder_of(checkpoint).name / "sample"
     path = out_dir / f"{ep.episode_id}.npz"
     buf = io.BytesIO()

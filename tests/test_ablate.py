@@ -18,7 +18,7 @@ from physics_evals import ablate
 from physics_evals.report.ablation import Variant, findings, interval, markdown, overlaps, summarise
 from physics_evals.report.load import GROUPS
 from physics_evals.results import write_run
-from scenarios.provenance import PROJECT_ROOT
+from toolkit.provenance import PROJECT_ROOT
 
 
 def test_values_split_at_top_level_commas_only():

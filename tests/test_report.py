@@ -19,7 +19,7 @@ from physics_evals.report.load import load_results
 from physics_evals.results import score_samples, summarize_samples, task_scores, write_run
 from physics_evals.rollouts import rollout_path
 from scenarios import RenderSpec, generate_episode
-from scenarios.provenance import PROJECT_ROOT, versions
+from toolkit.provenance import PROJECT_ROOT, versions
 
 SPEC = RenderSpec(height=32, width=32, n_frames=12)
 CONTEXT, HORIZON, N_EP = 4, 8, 4

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from physics_evals.report import write_report
-from scenarios.provenance import PROJECT_ROOT
+from toolkit.provenance import PROJECT_ROOT
 from test_report import make_results
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

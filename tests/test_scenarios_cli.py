@@ -8,8 +8,7 @@ from PIL import Image
 
 from scenarios import FAMILIES, SCENARIOS, load_episode
 from scenarios.__main__ import main
-from scenarios.episode import META_FILE
-from scenarios.provenance import scenarios_fingerprint
+from scenarios.episode import META_FILE, scenarios_fingerprint
 
 SMALL = ["--height", "32", "--width", "32", "--frames", "6", "--workers", "1"]
 

@@ -7,7 +7,7 @@
 """
 from __future__ import annotations
 
-from scenarios.provenance import PROJECT_ROOT
+from toolkit.provenance import PROJECT_ROOT
 
 from .base import Adapter, UnknownModelError
 from .baselines import CopyLastFrame, GroundTruth, LinearExtrapolation, Resimulated, perturb_params

@@ -16,7 +16,7 @@ import numpy as np
 
 from physics_evals.rollouts import RolloutError, find_rollout, read_rollout
 from scenarios.episode import EpisodeError, is_complete, load_episode
-from scenarios.provenance import PROJECT_ROOT
+from toolkit.provenance import PROJECT_ROOT
 
 from .figures import side_by_side_gif, strip
 from .load import Results, Run

@@ -1,0 +1,95 @@
+"""Safe file I/O shared by every artefact the project writes.
+
+Writes are atomic: the data goes to a hidden temporary name in the same folder (`.<name>.<pid>.<random>.tmp`)
+and is renamed over the target, so a killed run never leaves a file that looks complete. The writer's
+pid in the temporary name lets a later write of the same file remove what a killed writer left behind.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)  # read once: os.umask can only be read by setting it
+STALE_TMP_S = 24 * 3600  # a temporary file of unknown writer this old is left over from a killed write
+
+
+class FolderError(OSError):
+    """A folder the command must write to cannot be used; the message names it and says why."""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def remove_stale_tmp(path: str | os.PathLike) -> int:
+    """Remove the temporary files of `path` left by killed atomic writes (their writer is gone);
+    return how many. Live writers' files are left alone."""
+    path = Path(path)
+    removed = 0
+    for tmp in path.parent.glob(f".{path.name}.*.tmp"):
+        pid = tmp.name[len(path.name) + 2:].split(".", 1)[0]
+        try:
+            stale = not _alive(int(pid)) if pid.isdigit() else time.time() - tmp.stat().st_mtime > STALE_TMP_S
+            if stale:
+                tmp.unlink()
+                removed += 1
+        except (FileNotFoundError, ValueError):  # removed meanwhile by its writer
+            continue
+    return removed
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write `data` to `path` so that readers see either the old file or the whole new one.
+    An OSError (full disk, unwritable folder) always names the file."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_tmp(path)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
+    except OSError as e:
+        raise _named(e, e.filename or path.parent) from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes files private; artefacts get the usual permissions
+        os.replace(tmp, path)
+    except BaseException as e:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError) and not e.filename:  # a write on a full disk names no file: name it
+            raise _named(e, path) from None
+        raise
+
+
+def atomic_write_json(path: str | os.PathLike, obj: Any, indent: int | None = 1) -> None:
+    atomic_write_bytes(path, (json.dumps(obj, indent=indent) + "\n").encode())
+
+
+def _named(e: OSError, filename) -> OSError:
+    return type(e)(e.errno, e.strerror or str(e), str(filename)) if e.errno else OSError(f"{filename}: {e}")
+
+
+def check_writable(folder: str | os.PathLike, what: str = "folder") -> Path:
+    """Create `folder` if needed and prove a file can be written there, before any work that would
+    end in writing to it; raises FolderError naming the folder and the reason."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".write-check.{os.getpid()}.", suffix=".tmp")
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as e:
+        raise FolderError(f"{what} {folder} cannot be written: {e.strerror or e}") from None
+    return folder
