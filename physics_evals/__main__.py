@@ -10,7 +10,7 @@ import sys
 from toolkit.cli import OneLineParser, run_command
 
 COMMANDS = {  # command -> (module, one-line help)
-    "run": ("physics_evals.runner", "score models on tasks and write results/<run_id>/"),
+    "run": ("physics_evals.run_cli", "score models on tasks and write results/<run_id>/"),
     "ls": ("physics_evals.listing", "list tasks, models or metrics"),
     "export": ("physics_evals.export", "write the conditioning pack (context frames, captions) for outside models"),
     "validate": ("physics_evals.validate", "check a rollout folder against the tasks before scoring"),

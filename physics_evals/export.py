@@ -19,12 +19,12 @@ from pathlib import Path
 
 from scenarios import load_episode
 from toolkit.files import atomic_write_bytes, atomic_write_json
-from toolkit.pool import default_workers
 from toolkit.provenance import versions
 
+from . import options
+from .episodes import ensure_episodes, select_tasks, usable_episodes
 from .rollouts import write_mp4
-from .runner import ensure_episodes, usable_episodes
-from .tasks import SUITES, Task
+from .tasks import Task
 
 MANIFEST = "manifest.json"
 CONTRACT = ("<rollouts>/<model>/<task>/<episode_id>.npz with rgb uint8 [horizon, height, width, 3], "
@@ -65,18 +65,14 @@ def export(tasks: list[Task], out: Path, episodes_root: Path, workers: int = 1, 
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--tasks", nargs="+", metavar="TASK", help="task names (default: the whole suite)")
-    p.add_argument("--suite", default="default", choices=list(SUITES))
-    p.add_argument("--limit", type=int, help="at most N episodes per task")
+    options.add_task_options(p)
     p.add_argument("--out", type=Path, required=True, help="folder for the pack")
-    p.add_argument("--episodes-root", type=Path, default=Path("data/eval_episodes"))
-    p.add_argument("--workers", type=int, default=default_workers())
+    options.add_episodes_root(p)
+    options.add_workers(p, "processes generating episodes")
 
 
 def main(args) -> int:
-    from .runner import RunConfig, select_tasks
-    cfg = RunConfig(suite=args.suite, tasks=args.tasks, limit=args.limit)
-    tasks = select_tasks(cfg, warn=lambda m: print(m, file=sys.stderr))
+    tasks = select_tasks(args.suite, args.tasks, args.limit)
     path = export(tasks, args.out, args.episodes_root, args.workers,
                   command=getattr(args, "command_line", ""))
     n = sum(t["n_episodes"] for t in json.loads(path.read_text())["tasks"].values())

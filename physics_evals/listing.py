@@ -27,7 +27,7 @@ def list_models() -> list[str]:
 
 
 def list_metrics() -> list[str]:
-    from .runner import registry
+    from .evaluate import registry
     lines = [f"{'metric':<26} {'group':<13} {'better':<7} {'perfect':>7} {'scale':>7} {'unit':<8} description"]
     for name, m in registry().items():
         lines.append(f"{name:<26} {m.group:<13} {'higher' if m.higher_is_better else 'lower':<7} {m.perfect:>7g} "

@@ -7,15 +7,13 @@ import sys
 from pathlib import Path
 
 from scenarios import load_episode
-from toolkit.pool import default_workers
-
-from .tasks import SUITES
+from . import options
+from .episodes import ensure_episodes, select_tasks, usable_episodes
 
 
 def probe_tasks(tasks, episodes_root: Path, workers: int = 1, progress: bool = True) -> dict[str, dict]:
     """kind -> {"accuracy", "n_pairs", "per_metric"} pooled over every episode of every task."""
     from .probes import probe_report
-    from .runner import ensure_episodes, usable_episodes
     failed = ensure_episodes(tasks, episodes_root, workers, progress, warn=lambda m: print(m, file=sys.stderr))
     folders = usable_episodes(tasks, episodes_root, failed)
     pooled: dict[str, dict] = {}
@@ -33,18 +31,14 @@ def probe_tasks(tasks, episodes_root: Path, workers: int = 1, progress: bool = T
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--suite", default="default", choices=list(SUITES))
-    p.add_argument("--tasks", nargs="+", metavar="TASK", help="task names (default: the whole suite)")
-    p.add_argument("--limit", type=int, help="at most N episodes per task")
-    p.add_argument("--episodes-root", type=Path, default=Path("data/eval_episodes"))
-    p.add_argument("--workers", type=int, default=default_workers())
+    options.add_task_options(p)
+    options.add_episodes_root(p)
+    options.add_workers(p, "processes generating episodes")
 
 
 def main(args) -> int:
     from .probes import PROBES
-    from .runner import RunConfig, select_tasks
-    tasks = select_tasks(RunConfig(suite=args.suite, tasks=args.tasks, limit=args.limit),
-                         warn=lambda m: print(m, file=sys.stderr))
+    tasks = select_tasks(args.suite, args.tasks, args.limit)
     report = probe_tasks(tasks, args.episodes_root, args.workers)
     print(f"{'violation':<12} {'pairs':>5} {'accuracy':>8}  per metric")
     for kind, probe in PROBES.items():

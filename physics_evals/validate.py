@@ -12,9 +12,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import options
 from .models import rollout_folder_models
 from .rollouts import RolloutError, find_rollout, load_rollout
-from .tasks import SUITES, TASK_DEFS, get_tasks
+from .tasks import TASK_DEFS, get_tasks
 
 
 class ManifestError(ValueError):
@@ -81,9 +82,7 @@ def validate_folder(root: Path, expected: list[Expected], require_all_tasks: boo
 def add_arguments(p) -> None:
     p.add_argument("dir", type=Path, help="rollout folder: DIR/<model>/<task>/<episode_id>.npz|.mp4")
     p.add_argument("--manifest", type=Path, help="an export pack's manifest.json: check exactly its episodes")
-    p.add_argument("--tasks", nargs="+", metavar="TASK", help="tasks to require (default: the task folders present)")
-    p.add_argument("--suite", default="default", choices=list(SUITES))
-    p.add_argument("--limit", type=int, help="only the first N episodes of each task")
+    options.add_task_options(p, tasks_help="tasks to require (default: the task folders present)")
 
 
 def main(args) -> int:

@@ -144,7 +144,7 @@ def test_two_models_with_one_name_are_refused(tmp_path):
 
 
 def test_physics_evals_imports_no_torch():
-    code = ("import sys, physics_evals.runner, physics_evals.models, physics_evals.export, "
+    code = ("import sys, physics_evals.evaluate, physics_evals.run_cli, physics_evals.models, physics_evals.export, "
             "physics_evals.validate, physics_evals.listing, physics_evals.__main__; "
             "assert 'torch' not in sys.modules, 'torch imported'")
     subprocess.run([sys.executable, "-c", code], check=True)

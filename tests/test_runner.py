@@ -11,7 +11,7 @@ from physics_evals import models as models_pkg
 from physics_evals.results import (ResultsError, bootstrap_ci, load_results, summarize_samples,
                                    validate_results)
 from physics_evals.rollouts import read_info, rollout_path, write_rollout
-from physics_evals.runner import RunConfig, run
+from physics_evals.evaluate import RunConfig, run
 from physics_evals.tasks import get_tasks
 from scenarios import load_episode
 

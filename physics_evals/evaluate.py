@@ -1,6 +1,6 @@
-"""`python -m physics_evals run`: tasks x models -> rollouts -> metrics -> results.
+"""The evaluation library: tasks x models -> rollouts -> metrics -> results (the CLI is run_cli.py).
 
-1. held-out episodes are generated once and cached under data/eval_episodes/ (reused when complete);
+1. held-out episodes are generated once and cached under data/eval_episodes/ (episodes.py);
 2. models that must stay in this process (checkpoints) roll out first, cached under rollouts/;
 3. every (model, task, episode) is a job for a process pool: get the rollout (cached, or made and
    cached atomically), check it against the task, score every metric of the task;
@@ -12,7 +12,6 @@ A killed run resumes from its caches. A bad rollout or a failing metric fails on
 from __future__ import annotations
 
 import math
-import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -21,20 +20,15 @@ from pathlib import Path
 from tqdm import tqdm
 
 from scenarios import EpisodeError, load_episode
-from toolkit.cli import non_negative_int, positive_int
-from scenarios.episode import is_current
-from scenarios.generate import generate_many
 from toolkit.pool import default_workers, process_pool
 from toolkit.provenance import git_revision, versions
 
+from .episodes import ensure_episodes, select_tasks, usable_episodes
 from .models import CEILING, Adapter, default_model_specs, resolve_models
-from .results import SCHEMA_VERSION, format_table, score_samples, summarize_samples, task_scores, write_run
+from .options import EPISODES_ROOT, RESULTS_ROOT, ROLLOUTS_ROOT
+from .results import SCHEMA_VERSION, score_samples, summarize_samples, task_scores, write_run
 from .rollouts import RolloutError, check_frames, load_rollout, read_info, rollout_path, write_rollout
-from .tasks import SUITES, Task, get_tasks
-
-
-class MetricsUnavailableError(ValueError):
-    """The metric registry (physics_evals.metrics.METRICS) cannot be imported or lacks a metric."""
+from .tasks import Task
 
 
 @dataclass
@@ -43,9 +37,9 @@ class RunConfig:
     tasks: list[str] | None = None                # task names; None: every task of the suite
     models: list[str] | None = None               # model specs; None: built-ins (+ reference checkpoint)
     limit: int | None = None                      # at most this many episodes per task
-    out: Path = Path("results")                   # results/<run_id>/
-    rollouts_root: Path = Path("rollouts")        # rollout cache (fixed contract 2)
-    episodes_root: Path = Path("data/eval_episodes")  # held-out episode cache
+    out: Path = RESULTS_ROOT                      # results/<run_id>/
+    rollouts_root: Path = ROLLOUTS_ROOT           # rollout cache (fixed contract 2)
+    episodes_root: Path = EPISODES_ROOT           # held-out episode cache
     workers: int = field(default_factory=default_workers)  # scoring processes (1: in this process)
     seed: int = 0                                 # bootstrap CIs and re-simulation noise
     progress: bool = True                         # tqdm bars on stderr
@@ -77,64 +71,8 @@ def _init_worker(metrics: dict | None) -> None:
 def registry() -> dict:
     if _WORKER_METRICS is not None:
         return _WORKER_METRICS
-    try:
-        from .metrics import METRICS
-    except ImportError as e:
-        raise MetricsUnavailableError(f"physics_evals.metrics.METRICS cannot be imported ({e})") from None
+    from .metrics import METRICS
     return METRICS
-
-
-def select_tasks(cfg: RunConfig, warn=print) -> list[Task]:
-    tasks = get_tasks(cfg.tasks, cfg.suite)
-    if cfg.tasks is None:  # the whole suite: leave out tasks whose scenarios are not written yet, saying so
-        missing = [t for t in tasks if not t.available]
-        for t in missing:
-            warn(f"note: skipping task {t.name}: scenario {', '.join(t.scenarios)} is not registered")
-        tasks = [t for t in tasks if t.available]
-    return [t.limited(cfg.limit) for t in tasks]
-
-
-def _make_episode(base: Path, scenario: str, seed: int, spec) -> str | None:
-    """Generate one episode under base; the reason when the scenario cannot make it."""
-    try:
-        generate_many(base, [scenario], 1, seed, spec, workers=1, progress=False)
-    except Exception as e:  # a seed its scenario refuses is left out of the task, not the end of the run
-        return f"{scenario} seed {seed} could not be generated ({type(e).__name__}: {e})"
-    return None
-
-
-def ensure_episodes(tasks: list[Task], root: Path, workers: int, progress: bool, warn=print) -> dict[Path, str]:
-    """Generate the tasks' held-out episodes that are not on disk yet (complete ones are reused).
-    Returns the episode folders that could not be generated, with the reason (each also warned)."""
-    todo = {}
-    for task in tasks:
-        base = task.episodes_root(root)
-        for job, folder in zip(task.jobs(), task.episode_folders(root)):
-            if not is_current(folder):  # missing, partial, or made by older scenario code
-                todo[folder] = (base, job.scenario, job.seed, task.render_spec)
-    failed = {}
-
-    def done(folder: Path, error: str | None) -> None:
-        if error:
-            failed[folder] = error
-            warn(f"note: leaving out episode {folder.name}: {error}")
-        bar.update()
-
-    bar = tqdm(total=len(todo), desc="episodes", unit="ep", disable=not progress or not todo)
-    with bar:
-        if workers <= 1 or len(todo) <= 1:
-            for folder, args in todo.items():
-                done(folder, _make_episode(*args))
-        else:
-            with process_pool(min(workers, len(todo))) as pool:
-                for folder, error in zip(todo, pool.map(_make_episode, *zip(*todo.values()))):
-                    done(folder, error)
-    return failed
-
-
-def usable_episodes(tasks: list[Task], root: Path, failed: dict[Path, str]) -> dict[str, list[Path]]:
-    """task name -> its episode folders, without those that could not be generated."""
-    return {t.name: [f for f in t.episode_folders(root) if f not in failed] for t in tasks}
 
 
 def obtain_rollout(model: Adapter, task: Task, episode, rollouts_root: Path, make: bool = True):
@@ -209,7 +147,7 @@ def run(cfg: RunConfig, tasks: list[Task] | None = None, metrics: dict | None = 
     """Run the evaluation; return the path of results.json. `tasks`/`metrics` override the suite and
     the registry (tests use tiny tasks)."""
     t0 = time.time()
-    tasks = tasks if tasks is not None else select_tasks(cfg, warn)
+    tasks = tasks if tasks is not None else select_tasks(cfg.suite, cfg.tasks, cfg.limit)
     injected = metrics
     metrics = metrics if metrics is not None else registry()
     for t in tasks:
@@ -278,41 +216,3 @@ def _run_id(out: Path, suite: str, seed: int) -> str:
         run_id = f"{stem}-{k}"
     (out / run_id).mkdir(parents=True)
     return run_id
-
-
-# ------------------------------------------------------------------------------------ CLI
-def add_arguments(p) -> None:
-    p.add_argument("--suite", default="default", choices=list(SUITES), help="task sizes and episode counts")
-    p.add_argument("--tasks", nargs="+", metavar="TASK", help="task names (default: the whole suite)")
-    p.add_argument("--models", nargs="+", metavar="MODEL",
-                   help="ground_truth resimulated copy_last_frame linear_extrapolation rollouts:DIR checkpoint:PATH "
-                        "(default: the built-ins, plus checkpoint:simulator/reference when it exists)")
-    p.add_argument("--limit", type=positive_int, help="at most N episodes per task")
-    p.add_argument("--out", type=Path, default=Path("results"), help="results/<run_id>/ goes here")
-    p.add_argument("--rollouts-root", type=Path, default=Path("rollouts"), help="rollout cache")
-    p.add_argument("--episodes-root", type=Path, default=Path("data/eval_episodes"), help="held-out episode cache")
-    p.add_argument("--workers", type=positive_int, default=default_workers(), help="scoring processes")
-    p.add_argument("--seed", type=non_negative_int, default=0, help="bootstrap and re-simulation seed")
-    p.add_argument("--no-report", action="store_true", help="do not write reports/ at the end")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
-
-
-def main(args) -> int:
-    cfg = RunConfig(suite=args.suite, tasks=args.tasks, models=args.models, limit=args.limit, out=args.out,
-                    rollouts_root=args.rollouts_root, episodes_root=args.episodes_root, workers=args.workers,
-                    seed=args.seed, progress=not args.no_progress,
-                    command=getattr(args, "command_line", ""))
-    warn = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
-    path = run(cfg, warn=warn)
-    from .results import load_results
-    print(format_table(load_results(path)))
-    print(f"\nwrote {path} and {path.parent / 'samples.jsonl'}")
-    if not args.no_report:
-        from .report import write_report
-        try:
-            write_report([path], Path("reports"))
-        except ValueError as e:  # the results stand; say why the report does not
-            print(f"error: results written, but no report: {e}", file=sys.stderr)
-            return 2
-        print("wrote reports/")
-    return 0

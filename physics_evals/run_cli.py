@@ -1,0 +1,47 @@
+"""`python -m physics_evals run`: score models on tasks and write results/<run_id>/ (the work is
+done by evaluate.py; this module reads the command line and prints)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from toolkit.cli import non_negative_int
+
+from . import options
+from .evaluate import RunConfig, run
+from .results import format_table
+
+
+def add_arguments(p) -> None:
+    options.add_task_options(p)
+    p.add_argument("--models", nargs="+", metavar="MODEL",
+                   help="ground_truth resimulated copy_last_frame linear_extrapolation rollouts:DIR checkpoint:PATH "
+                        "(default: the built-ins, plus checkpoint:simulator/reference when it exists)")
+    p.add_argument("--out", type=Path, default=options.RESULTS_ROOT, help="results/<run_id>/ goes here")
+    options.add_rollouts_root(p)
+    options.add_episodes_root(p)
+    options.add_workers(p, "scoring processes")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="bootstrap and re-simulation seed")
+    p.add_argument("--no-report", action="store_true", help="do not write reports/ at the end")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def main(args) -> int:
+    cfg = RunConfig(suite=args.suite, tasks=args.tasks, models=args.models, limit=args.limit, out=args.out,
+                    rollouts_root=args.rollouts_root, episodes_root=args.episodes_root, workers=args.workers,
+                    seed=args.seed, progress=not args.no_progress,
+                    command=getattr(args, "command_line", ""))
+    warn = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
+    path = run(cfg, warn=warn)
+    from .results import load_results
+    print(format_table(load_results(path)))
+    print(f"\nwrote {path} and {path.parent / 'samples.jsonl'}")
+    if not args.no_report:
+        from .report import write_report
+        try:
+            write_report([path], Path("reports"))
+        except ValueError as e:  # the results stand; say why the report does not
+            print(f"error: results written, but no report: {e}", file=sys.stderr)
+            return 2
+        print("wrote reports/")
+    return 0
