@@ -7,7 +7,7 @@ import sys
 from toolkit.cli import OneLineParser, non_negative_int, positive_int, run_command
 from toolkit.pool import default_workers
 
-from .engine import RenderSpec
+from .engine import OOD_PALETTE, PALETTE, RenderSpec
 from .episode import load_episode
 from .generate import generate_many
 from .registry import FAMILIES, SCENARIOS, UnknownScenarioError, get_scenario, scenarios_of
@@ -41,13 +41,23 @@ def _key_value(text: str) -> tuple[str, str]:
 
 
 def cmd_ls(args) -> int:
+    """Per family: each training scenario with its training ranges and, beside them, the ranges its
+    `<name>_ood` variant draws instead; then the combinatorial scenarios (never in training)."""
+    print(f"colours  training (id): {', '.join(PALETTE)}\n         ood: {', '.join(OOD_PALETTE)} (never in training)")
     for family, names in FAMILIES.items():
         print(f"{family}")
         for name in names:
             s = SCENARIOS[name]
-            print(f"  {name}: {s.description}")
+            ood = f"   (out of distribution: {name}_ood)" if s.ood else ""
+            print(f"  {name}: {s.description}{ood}")
+            print(f"      {'parameter':<16} {'training (id)':<32} ood")
             for key, rng in s.ranges.items():
-                print(f"      {key:<14} {rng}")
+                print(f"      {key:<16} {str(rng):<32} {s.ood.get(key, '')}")
+        for name in scenarios_of(family, "comb"):
+            s = SCENARIOS[name]
+            print(f"  {name}: {s.description}   (combinatorial: never in training)")
+            for key, rng in s.ranges.items():
+                print(f"      {key:<16} {rng}")
     return 0
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from toolkit.provenance import versions
 
 from .episode import SCHEMA_VERSION, Episode, project_to_pixels, scenarios_fingerprint
+from .look import GROUND_HALF, LOOKS, add_backdrop, add_ground
 
 
 def _import_pybullet():
@@ -72,12 +73,20 @@ PALETTE = {
     "green": (0.10, 0.75, 0.15), "cyan": (0.05, 0.80, 0.85), "blue": (0.10, 0.25, 0.95),
     "purple": (0.55, 0.15, 0.85), "magenta": (0.90, 0.10, 0.70),
 }
+# Colours no training episode shows: the "unseen colours" of the out-of-distribution split. Their hues
+# (OpenCV units 43, 76, 104, 127, 169) sit in the gaps between PALETTE's (0, 17, 28, 62, 92, 115, 137, 158),
+# at least 23 units from each other, so the objects of one OOD episode stay distinct to the colour-keyed tracker.
+OOD_PALETTE = {
+    "lime": (0.55, 0.90, 0.10), "jade": (0.10, 0.85, 0.50), "azure": (0.10, 0.55, 0.95),
+    "violet": (0.30, 0.10, 0.95), "rose": (0.95, 0.10, 0.40),
+}
+COLOURS = {**PALETTE, **OOD_PALETTE}
 GROUND_RGB = (0.55, 0.55, 0.55)  # unsaturated, so it never keys as an object
 
 
 def rgb_of(colour: str | tuple) -> tuple[float, float, float]:
-    """A PALETTE name or an RGB tuple (0..1) as an RGB tuple."""
-    return PALETTE[colour] if isinstance(colour, str) else tuple(colour)
+    """A colour name (PALETTE or OOD_PALETTE) or an RGB tuple (0..1) as an RGB tuple."""
+    return COLOURS[colour] if isinstance(colour, str) else tuple(colour)
 
 
 # ------------------------------------------------------------------------------------
@@ -87,6 +96,7 @@ class Uniform:
     lo: float
     hi: float
     def sample(self, rng: np.random.Generator) -> float: return float(rng.uniform(self.lo, self.hi))
+    def __contains__(self, v) -> bool: return self.lo <= v <= self.hi
     def __str__(self) -> str: return f"uniform[{self.lo:g}, {self.hi:g}]"
 
 
@@ -95,6 +105,7 @@ class LogUniform:
     lo: float
     hi: float
     def sample(self, rng: np.random.Generator) -> float: return float(np.exp(rng.uniform(np.log(self.lo), np.log(self.hi))))
+    def __contains__(self, v) -> bool: return self.lo * (1 - 1e-12) <= v <= self.hi * (1 + 1e-12)  # exp(log(x)) rounding
     def __str__(self) -> str: return f"log-uniform[{self.lo:g}, {self.hi:g}]"
 
 
@@ -103,6 +114,7 @@ class Integer:
     lo: int
     hi: int  # inclusive
     def sample(self, rng: np.random.Generator) -> int: return int(rng.integers(self.lo, self.hi + 1))
+    def __contains__(self, v) -> bool: return v == int(v) and self.lo <= v <= self.hi
     def __str__(self) -> str: return f"integer[{self.lo}, {self.hi}]"
 
 
@@ -110,12 +122,13 @@ class Integer:
 class Choice:
     options: tuple
     def sample(self, rng: np.random.Generator) -> Any: return self.options[int(rng.integers(len(self.options)))]
+    def __contains__(self, v) -> bool: return v in self.options
     def __str__(self) -> str: return "one of " + ", ".join(map(str, self.options))
 
 
-def sample_colours(rng: np.random.Generator, n: int) -> list[str]:
-    """n different palette colour names."""
-    names = list(PALETTE)
+def sample_colours(rng: np.random.Generator, n: int, palette: dict = PALETTE) -> list[str]:
+    """n different colour names of the palette (a scenario passes its own: `Scenario.palette`)."""
+    names = list(palette)
     return [names[i] for i in rng.choice(len(names), size=n, replace=False)]
 
 
@@ -128,12 +141,15 @@ class RenderSpec:
     fps: int = 15        # frames per second of the recorded video
     n_frames: int = 32   # frames per episode (about 2 s at 15 fps)
     sim_hz: int = 240    # physics steps per second; a multiple of fps
+    look: str = "flat"   # light, shadows and textures: a name in look.LOOKS ("studio" for the HD suite)
 
     def __post_init__(self):
         for name in ("height", "width", "fps", "n_frames", "sim_hz"):
             v = getattr(self, name)
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v <= 0:
                 raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        if self.look not in LOOKS:
+            raise ValueError(f"look must be one of {', '.join(LOOKS)}, got {self.look!r}")
         if self.sim_hz % self.fps:
             raise ValueError(f"sim_hz ({self.sim_hz}) must be a multiple of fps ({self.fps})")
 
@@ -171,7 +187,12 @@ class Scene:
         self.step_index = 0                     # physics steps taken
         self.extra: dict[int, dict[str, list]] = {}  # object id -> scenario series per frame
         self.scratch: dict[str, Any] = {}       # a scenario's own working state for this episode (plans, counters)
-        self.ground = self.add_box((0, 0, -0.05), (20, 20, 0.05), GROUND_RGB, mass=0.0) if ground else None
+        self.look = LOOKS[spec.look]
+        if ground:  # the same collision box in every look; a textured look draws it as a tiled floor
+            self.ground = add_ground(self, p) if self.look.textured else \
+                self.add_box((0, 0, -0.05), GROUND_HALF, GROUND_RGB, mass=0.0)
+        else:
+            self.ground = None
 
     # -- building -----------------------------------------------------------------------
     def add_box(self, pos, half_extents, colour, mass=0.0, orientation=(0, 0, 0, 1), collide=True, **dyn) -> int:
@@ -241,9 +262,7 @@ class Scene:
     def render(self, view, proj) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         h, w = self.spec.height, self.spec.width
         _, _, rgba, zbuf, seg = self.bc.getCameraImage(
-            w, h, view, proj, renderer=p.ER_TINY_RENDERER, shadow=0,
-            lightDirection=(0.4, -0.6, 1.0), lightAmbientCoeff=0.6, lightDiffuseCoeff=0.45,
-            lightSpecularCoeff=0.0)
+            w, h, view, proj, renderer=p.ER_TINY_RENDERER, **self.look.light())
         rgb = np.asarray(rgba, dtype=np.uint8).reshape(h, w, 4)[..., :3]
         zbuf = np.asarray(zbuf, dtype=np.float32).reshape(h, w)
         depth = FAR * NEAR / (FAR - (FAR - NEAR) * zbuf)  # OpenGL z-buffer -> metres
@@ -271,7 +290,16 @@ class Scenario:
     family: ClassVar[str]
     name: ClassVar[str]
     description: ClassVar[str]
-    ranges: ClassVar[dict[str, Any]]  # parameter -> Uniform | LogUniform | Integer | Choice
+    # The training ranges, parameter -> Uniform | LogUniform | Integer | Choice: what sampling draws by
+    # default, for training data and in-distribution (ID) tasks.
+    ranges: ClassVar[dict[str, Any]]
+    # Out-of-distribution ranges of some parameters, declared next to `ranges`, each wholly outside its
+    # training range (`registry` checks): the `<name>_ood` variant draws them, training never does.
+    ood: ClassVar[dict[str, Any]] = {}
+    # "id" (the training distribution), "ood" (the variant the registry derives from `ood`) or "comb"
+    # (a combinatorial scenario: known pieces joined in a new way; never in training).
+    split: ClassVar[str] = "id"
+    palette: ClassVar[dict] = PALETTE  # colours to draw from; OOD variants draw OOD_PALETTE (unseen colours)
 
     def sample_params(self, rng: np.random.Generator, overrides: dict | None = None) -> dict:
         """Draw every declared parameter in declaration order, apply overrides, then add derived ones.
@@ -339,6 +367,8 @@ def run_scenario(scenario: Scenario, seed: int, spec: RenderSpec = RenderSpec(),
     try:
         scenario.build(scene, params)
         view, proj = scenario.camera(params).matrices(spec)
+        if scene.look.textured:  # after the scenario's bodies: scenery only, no collision shape
+            add_backdrop(scene, p, scenario.camera(params), view)
         T, H, W = spec.n_frames, spec.height, spec.width
         rgb = np.empty((T, H, W, 3), np.uint8)
         seg = np.empty((T, H, W), np.int32)
@@ -376,7 +406,8 @@ def run_scenario(scenario: Scenario, seed: int, spec: RenderSpec = RenderSpec(),
         events.sort(key=lambda e: (e["frame"], e["kind"], e["objects"]))
         meta = {
             "schema_version": SCHEMA_VERSION, "family": scenario.family, "scenario": scenario.name,
-            "episode_id": f"{scenario.name}-{seed:07d}", "seed": int(seed), "params": _jsonable(params),
+            "episode_id": f"{scenario.name}-{seed:07d}", "seed": int(seed), "split": scenario.split,
+            "params": _jsonable(params),
             "render": asdict(spec), "fps": spec.fps, "sim_hz": spec.sim_hz, "height": H, "width": W, "n_frames": T,
             "camera": {"view": view, "projection": proj, "near": NEAR, "far": FAR, **asdict(scenario.camera(params))},
             "objects": scene.objects, "states": states, "events": events,

@@ -26,10 +26,17 @@ class Bounce(HeldThenReleased):
         "cam_yaw": Uniform(-15.0, 15.0),
         "cam_pitch": Uniform(-12.0, -2.0),
     }
+    # Out of distribution: larger, heavier, duller balls dropped from higher (a bounce still never grows).
+    ood = {
+        "radius": Uniform(0.14, 0.17),
+        "mass": LogUniform(10.0, 40.0),
+        "height": Uniform(1.2, 1.5),
+        "restitution": Uniform(0.3, 0.45),
+    }
 
     def derive(self, params, rng):
         d = 1 if params["direction"] == "right" else -1
-        return {"colour": sample_colours(rng, 1)[0], "x0": -0.5 * d * params["drift"] * DRIFT_S}
+        return {"colour": sample_colours(rng, 1, self.palette)[0], "x0": -0.5 * d * params["drift"] * DRIFT_S}
 
     def camera(self, params):
         r, x0 = params["radius"], params["x0"]

@@ -24,9 +24,19 @@ class FreeFall(HeldThenReleased):
         "cam_yaw": Uniform(-20.0, 20.0),
         "cam_pitch": Uniform(-15.0, -2.0),
     }
+    # Out of distribution: an unseen shape, larger, heavier, livelier, dropped from higher. The fall is the
+    # same law; the larger scene is framed from farther away (the object stays 6+ px wide at 64x64), and a
+    # higher drop lands later, so the landing still comes after the context.
+    ood = {
+        "shape": Choice(("cylinder",)),     # upright, half height = size
+        "size": Uniform(0.16, 0.2),
+        "height": Uniform(1.3, 1.7),
+        "mass": LogUniform(15.0, 60.0),
+        "restitution": Uniform(0.65, 0.8),
+    }
 
     def derive(self, params, rng):
-        return {"colour": sample_colours(rng, 1)[0]}
+        return {"colour": sample_colours(rng, 1, self.palette)[0]}
 
     def camera(self, params):
         top = params["height"] + params["size"] + 0.1
@@ -39,6 +49,8 @@ class FreeFall(HeldThenReleased):
         scene.bc.changeDynamics(scene.ground, -1, restitution=0.5)
         if params["shape"] == "sphere":
             body = scene.add_sphere(pos, s, params["colour"], mass=0.0, **dyn)  # held until release
+        elif params["shape"] == "cylinder":
+            body = scene.add_cylinder(pos, s, 2 * s, params["colour"], mass=0.0, **dyn)
         else:
             body = scene.add_box(pos, (s, s, s), params["colour"], mass=0.0, **dyn)
         oid = scene.add_object(params["shape"], "projectile", params["colour"], [body], size=s)

@@ -28,6 +28,15 @@ class Projectile(HeldThenReleased):
         "cam_yaw": Uniform(-15.0, 15.0),
         "cam_pitch": Uniform(-12.0, -2.0),
     }
+    # Out of distribution: larger, heavier, duller balls thrown faster from higher. A duller ball bounces
+    # less after landing, so the faster throw still rolls out inside the view it is framed for.
+    ood = {
+        "radius": Uniform(0.13, 0.16),
+        "mass": LogUniform(10.0, 40.0),
+        "speed": Uniform(2.5, 3.0),
+        "height": Uniform(0.75, 0.95),
+        "restitution": Uniform(0.05, 0.15),
+    }
 
     @staticmethod
     def flight(params) -> tuple[float, float, float, float]:
@@ -40,7 +49,7 @@ class Projectile(HeldThenReleased):
 
     def derive(self, params, rng):
         vx, _, t_land, _ = self.flight(params)
-        return {"colour": sample_colours(rng, 1)[0], "x0": -0.5 * (vx * t_land + 0.3 * vx)}
+        return {"colour": sample_colours(rng, 1, self.palette)[0], "x0": -0.5 * (vx * t_land + 0.3 * vx)}
 
     def camera(self, params):
         vx, _, t_land, apex = self.flight(params)

@@ -30,9 +30,16 @@ class RampRoll(HeldThenReleased):
         "cam_yaw": Uniform(-15.0, 15.0),
         "cam_pitch": Uniform(-20.0, -5.0),
     }
+    # Out of distribution: larger, heavier balls on gentler slopes (still 5/7 g sin(theta): the friction
+    # rolls them at every angle); a gentle slope is slow, so the ball reaches the ground late but in the clip.
+    ood = {
+        "radius": Uniform(0.13, 0.15),
+        "mass": LogUniform(10.0, 40.0),
+        "angle": Uniform(6.0, 8.5),
+    }
 
     def derive(self, params, rng):
-        ball, ramp = sample_colours(rng, 2)
+        ball, ramp = sample_colours(rng, 2, self.palette)
         return {"colour": ball, "ramp_colour": ramp}
 
     @staticmethod

@@ -30,13 +30,20 @@ class RestOnSupport(HeldThenReleased):
         "cam_yaw": Uniform(-20.0, 20.0),
         "cam_pitch": Uniform(-25.0, -5.0),
     }
+    # Out of distribution: larger, heavier objects dropped from higher onto taller supports.
+    ood = {
+        "size": Uniform(0.13, 0.16),
+        "mass": LogUniform(10.0, 40.0),
+        "drop": Uniform(0.32, 0.42),
+        "support_height": Uniform(0.45, 0.6),
+    }
 
     @staticmethod
     def half_height(params) -> float:
         return 0.5 * params["size"] if params["shape"] == "slab" else params["size"]
 
     def derive(self, params, rng):
-        obj, support = sample_colours(rng, 2)
+        obj, support = sample_colours(rng, 2, self.palette)
         free = params["support_ratio"] * params["size"] - params["size"] * math.sqrt(2) - 0.02  # the object's corners stay on top
         return {"colour": obj, "support_colour": support, "x": params["offset"] * max(free, 0.0)}
 

@@ -45,11 +45,17 @@ class MultiObject(OcclusionScenario):
         "cam_yaw": Uniform(-15.0, 15.0),
         "cam_pitch": Uniform(-25.0, -5.0),
     }
+    # Out of distribution: larger, heavier objects, hidden for longer.
+    ood = {
+        "size": Uniform(0.11, 0.13),
+        "mass": LogUniform(10.0, 40.0),
+        "hidden_span": Uniform(2.6, 3.0),
+    }
 
     def derive(self, params, rng):
         pattern, n = params["layout"].split("-")
         n, s = int(n), params["size"]
-        colours = sample_colours(rng, n + 1)
+        colours = sample_colours(rng, n + 1, self.palette)
         shapes = SHAPES[params["shapes"]]
         d = 1 if params["direction"] == "right" else -1
         n_near = n - 1 if pattern == "crossing" else n

@@ -29,9 +29,16 @@ class OccluderPasses(OcclusionScenario):
         "cam_yaw": Uniform(-15.0, 15.0),
         "cam_pitch": Uniform(-25.0, -5.0),
     }
+    # Out of distribution: a larger, heavier object, hidden for longer, seen from closer.
+    ood = {
+        "size": Uniform(0.12, 0.15),
+        "mass": LogUniform(10.0, 40.0),
+        "hidden_span": Uniform(2.6, 3.0),
+        "zoom": Uniform(6.5, 7.5),
+    }
 
     def derive(self, params, rng):
-        colour, occluder_colour = sample_colours(rng, 2)
+        colour, occluder_colour = sample_colours(rng, 2, self.palette)
         s, d = params["size"], 1 if params["direction"] == "right" else -1
         front_y = -(s + params["occluder_gap"] + params["occluder_depth"])
 

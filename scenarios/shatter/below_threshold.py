@@ -12,3 +12,4 @@ class BelowThreshold(Strike):
     name = "below_threshold"
     description = "a ball rolls into a glass pane too softly to break it; the pane stays whole"
     ranges = {**Strike.ranges, "impact_ratio": LogUniform(0.3, 0.85)}  # momentum / break impulse < 1
+    ood = {**Strike.ood, "impact_ratio": LogUniform(0.12, 0.25)}        # softer still

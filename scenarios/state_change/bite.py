@@ -44,9 +44,16 @@ class Bite(Scenario):
         "cam_yaw": Uniform(-12.0, 12.0),
         "cam_pitch": Uniform(-50.0, -35.0),
     }
+    # Out of distribution: a smaller but taller burger bitten by a smaller ball (each bite still eats at
+    # least one voxel: the plan pushes deeper until it does).
+    ood = {
+        "food_radius": Uniform(0.06, 0.08),
+        "n_layers": Integer(5, 6),
+        "bite_radius": Uniform(0.03, 0.04),
+    }
 
     def derive(self, params, rng):
-        food, biter = sample_colours(rng, 2)
+        food, biter = sample_colours(rng, 2, self.palette)
         # Anything that depends on other parameters is drawn in build() from this seed, so it follows overrides.
         return {"food_colour": food, "biter_colour": biter, "layout_seed": int(rng.integers(2 ** 31))}
 

@@ -40,9 +40,15 @@ class Brush(Scenario):
         "cam_yaw": Uniform(-15.0, 15.0),
         "cam_pitch": Uniform(-75.0, -58.0),
     }
+    # Out of distribution: three strokes (painted faster, in the same time), wider, and more curved.
+    ood = {
+        "n_strokes": Integer(3, 3),
+        "stroke_width": Uniform(0.06, 0.07),
+        "bend": Uniform(0.55, 0.7),
+    }
 
     def derive(self, params, rng):
-        paint, brush = sample_colours(rng, 2)
+        paint, brush = sample_colours(rng, 2, self.palette)
         # The strokes depend on other parameters, so build() draws them from this seed (they follow overrides).
         return {"paint_colour": paint, "brush_colour": brush, "layout_seed": int(rng.integers(2 ** 31))}
 
@@ -138,7 +144,7 @@ class Brush(Scenario):
 
     def caption(self, params):
         n = params["n_strokes"]
-        what = f"{'one' if n == 1 else 'two'} {params['stroke_shape']} {params['paint_colour']} stroke{'s' if n > 1 else ''}"
+        what = f"{('one', 'two', 'three')[n - 1]} {params['stroke_shape']} {params['paint_colour']} stroke{'s' if n > 1 else ''}"
         return f"a {params['brush_colour']} brush paints {what} on a white canvas and lifts away, leaving the paint behind"
 
 
