@@ -242,3 +242,52 @@ def validate(cfg: Config) -> None:
             raise ConfigError(f"data.sizes entry {size} must be positive (frames, height, width)")
         if max(d.context) >= size[0]:
             raise ConfigError(f"data.context {d.context} must leave frames to generate in a clip of {size[0]}")
+
+
+# ------------------------------------------------------------------------------------
+# `--vary key=v1,v2,...` of an ablation: keys and value lists read here, next to the fields they name.
+def split_values(text: str) -> list[str]:
+    """'full,factorised' -> ['full', 'factorised']; commas inside [] or () stay: '[2],[4,6]' -> ['[2]', '[4,6]']."""
+    out, depth, cur = [], 0, ""
+    for ch in text:
+        depth += (ch in "[(") - (ch in "])")
+        if ch == "," and depth == 0:
+            out.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    out.append(cur.strip())
+    return [v for v in out if v]
+
+
+def resolve_key(key: str) -> str:
+    """A full config key: 'model.attention' as is, 'attention' when exactly one section has that field."""
+    if "." in key:
+        return key
+    cfg = Config()
+    sections = [f.name for f in dataclasses.fields(cfg) if dataclasses.is_dataclass(getattr(cfg, f.name))]
+    owners = [s for s in sections if key in {f.name for f in dataclasses.fields(getattr(cfg, s))}]
+    if len(owners) == 1:
+        return f"{owners[0]}.{key}"
+    if owners:
+        raise ConfigError(f"config key '{key}' is ambiguous: say {' or '.join(f'{s}.{key}' for s in owners)}")
+    raise ConfigError(f"unknown config key '{key}' (for example model.attention, model.patch, data.context, train.lr)")
+
+
+def parse_vary(items: list[str], base: str, fixed: list[str]) -> list[tuple[str, list[str]]]:
+    """[(full key, [value texts])] from `key=v1,v2` items, every value checked on the `base` size with the
+    `fixed` overrides; ConfigError names the item."""
+    out = []
+    for item in items:
+        key, sep, values = item.partition("=")
+        vals = split_values(values)
+        if not sep or not vals:
+            raise ConfigError(f"--vary '{item}': expected key=v1,v2,... for example model.attention=full,factorised")
+        full = resolve_key(key.strip())
+        for v in vals:
+            try:
+                get_config(base, [*fixed, f"{full}={v}"])
+            except ConfigError as e:
+                raise ConfigError(f"--vary {full}: {e}") from None
+        out.append((full, vals))
+    return out

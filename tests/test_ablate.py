@@ -18,26 +18,27 @@ from physics_evals import ablate
 from physics_evals.report.ablation import Variant, findings, interval, markdown, overlaps, summarise
 from physics_evals.report.load import GROUPS
 from physics_evals.results import write_run
+from simulator.config import ConfigError, resolve_key, split_values
 from toolkit.provenance import PROJECT_ROOT
 
 
 def test_values_split_at_top_level_commas_only():
-    assert ablate.split_values("full,factorised") == ["full", "factorised"]
-    assert ablate.split_values("[2],[4, 6]") == ["[2]", "[4, 6]"]
-    assert ablate.split_values("[[16,32,32]],[[8,32,32]]") == ["[[16,32,32]]", "[[8,32,32]]"]
+    assert split_values("full,factorised") == ["full", "factorised"]
+    assert split_values("[2],[4, 6]") == ["[2]", "[4, 6]"]
+    assert split_values("[[16,32,32]],[[8,32,32]]") == ["[[16,32,32]]", "[[8,32,32]]"]
 
 
 def test_short_keys_resolve_and_unknown_or_ambiguous_keys_are_named():
-    assert ablate.resolve_key("attention") == "model.attention"
-    assert ablate.resolve_key("context") == "data.context"
-    with pytest.raises(ablate.AblationError, match="unknown ablation key 'wingspan'"):
-        ablate.resolve_key("wingspan")
-    with pytest.raises(ablate.AblationError, match="ambiguous: say train.lr or vae.lr"):
-        ablate.resolve_key("lr")
+    assert resolve_key("attention") == "model.attention"
+    assert resolve_key("context") == "data.context"
+    with pytest.raises(ConfigError, match="unknown config key 'wingspan'"):
+        resolve_key("wingspan")
+    with pytest.raises(ConfigError, match="ambiguous: say train.lr or vae.lr"):
+        resolve_key("lr")
 
 
 @pytest.mark.parametrize("vary, message", [
-    ("wingspan=1,2", "unknown ablation key 'wingspan'"),
+    ("wingspan=1,2", "unknown config key 'wingspan'"),
     ("model.wingspan=1,2", "unknown config key 'model.wingspan'"),
     ("model.attention=full,sparse", "model.attention must be 'full' or 'factorised', got 'sparse'"),
     ("model.dim=96,abc", "cannot read 'abc' as int"),
