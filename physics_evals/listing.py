@@ -5,13 +5,30 @@ from .tasks import SUITES, suite_tasks
 
 
 def list_tasks(suite: str) -> list[str]:
-    lines = [f"{'task':<26} {'family':<13} {'scenarios':<16} {'eps':>4} {'ctx+hor':>8} {'size':>9} {'fps':>4} "
-             f"{'metrics':>7}  seeds"]
-    for t in suite_tasks(suite).values():
+    lines = [f"{'task':<32} {'family':<13} {'split':<5} {'scenarios':<20} {'eps':>4} {'ctx+hor':>8} {'size':>9} "
+             f"{'fps':>4} {'metrics':>7}  seeds"]
+    tasks = suite_tasks(suite).values()
+    for t in tasks:
         mark = "" if t.available else "   (scenario not registered yet)"
-        lines.append(f"{t.name:<26} {t.family:<13} {','.join(t.scenarios):<16} {t.n_episodes:>4} "
+        lines.append(f"{t.name:<32} {t.family:<13} {t.split:<5} {','.join(t.scenarios):<20} {t.n_episodes:>4} "
                      f"{f'{t.context}+{t.horizon}':>8} {f'{t.width}x{t.height}':>9} {t.fps:>4} {len(t.metrics):>7}  "
                      f"{t.seed}..{t.seed + t.n_episodes - 1}{mark}")
+    return lines + split_ranges(tasks)
+
+
+def split_ranges(tasks) -> list[str]:
+    """What makes each OOD task out of distribution: its parameters' training and OOD ranges, as the
+    scenarios declare them (one declaration, shown here and by `python -m scenarios ls`)."""
+    from scenarios import SCENARIOS
+    from scenarios.engine import OOD_PALETTE
+    lines = ["", "out-of-distribution ranges (training -> ood); colours "
+             f"{', '.join(OOD_PALETTE)} are never in training; combinatorial scenarios are never in training"]
+    for t in tasks:
+        if t.split != "ood" or not t.available:
+            continue
+        for name in t.scenarios:
+            base = SCENARIOS[SCENARIOS[name].base]
+            lines.append(f"  {t.name} ({name}): " + "; ".join(f"{k} {base.ranges[k]} -> {r}" for k, r in base.ood.items()))
     return lines
 
 

@@ -9,19 +9,39 @@ from scenarios.registry import FAMILY_ORDER
 
 EXPECTED_SCENARIOS = {"free_fall", "projectile", "ramp_roll", "bounce", "rest_on_support", "pass_behind",
                       "occluder_passes", "multi_object", "bite", "brush", "strike", "below_threshold"}
+COMB_SCENARIOS = {"fall_together", "drop_behind", "bite_moving_plate", "thrown_strike"}
 
 
-def test_every_family_has_several_tasks_and_every_scenario_is_used():
+def test_every_family_has_id_ood_and_combinatorial_tasks_and_every_scenario_is_used():
     for family in FAMILY_ORDER:
-        assert sum(d.family == family for d in TASK_DEFS) >= 2, family
-    assert {s for d in TASK_DEFS for s in d.scenarios} == EXPECTED_SCENARIOS
+        for split, least in (("id", 2), ("ood", 2), ("comb", 1)):
+            assert sum(d.family == family and d.split == split for d in TASK_DEFS) >= least, (family, split)
+    used = {s for d in TASK_DEFS for s in d.scenarios}
+    assert used == EXPECTED_SCENARIOS | {f"{n}_ood" for n in EXPECTED_SCENARIOS} | COMB_SCENARIOS
+    assert set(SCENARIOS) <= used  # every registered scenario, of every split, is measured by some task
 
 
-def test_registered_scenarios_match_their_task_family():
+def test_registered_scenarios_match_their_task_family_and_split():
     for d in TASK_DEFS:
         for s in d.scenarios:
             if s in SCENARIOS:
                 assert SCENARIOS[s].family == d.family, (d.name, s)
+                assert SCENARIOS[s].split == d.split, (d.name, s)
+
+
+def test_tasks_are_selected_by_name_family_or_split():
+    every = get_tasks()
+    gravity = get_tasks(["gravity"])
+    assert {t.name for t in gravity} == {t.name for t in every if t.family == "gravity"}
+    assert {t.split for t in gravity} == {"id", "ood", "comb"}
+    ood = get_tasks(["ood"])
+    assert [t.name for t in ood] == [f"{t.name}-ood" for t in every if t.split == "id"]
+    assert all(t.split == "ood" and all(s.endswith("_ood") for s in t.scenarios) for t in ood)
+    mixed = get_tasks(["gravity-drop-ood", "ood", "comb", "gravity-drop"])  # no repeats, first mention first
+    assert [t.name for t in mixed][:2] == ["gravity-drop-ood", "gravity-projectile-ood"]
+    assert len(mixed) == len({t.name for t in mixed}) == len(ood) + len(get_tasks(["comb"])) + 1
+    with pytest.raises(UnknownTaskError, match="a family .*gravity.* or a split .*ood"):
+        get_tasks(["gravty"])
 
 
 def test_eval_seeds_are_held_out_and_disjoint_across_tasks_and_suites():
