@@ -28,7 +28,7 @@ from .models import CEILING, Adapter, default_model_specs, resolve_models
 from .options import EPISODES_ROOT, RESULTS_ROOT, ROLLOUTS_ROOT
 from .results import SCHEMA_VERSION, score_samples, summarize_samples, task_scores, write_run
 from .rollouts import RolloutError, check_frames, load_rollout, read_info, rollout_path, write_rollout
-from .tasks import Task
+from .tasks import SUITES, Task
 
 
 @dataclass
@@ -154,7 +154,8 @@ def run(cfg: RunConfig, tasks: list[Task] | None = None, metrics: dict | None = 
         unknown = [m for m in t.metrics if m not in metrics]
         if unknown:
             warn(f"note: task {t.name}: metrics {', '.join(unknown)} are not in the registry; not scored")
-    specs = cfg.models if cfg.models is not None else default_model_specs()
+    specs = cfg.models if cfg.models is not None else \
+        default_model_specs(reference=all(getattr(SUITES.get(t.suite), "learned_reference", True) for t in tasks))
     models = resolve_models(specs, {t.name for t in tasks}, seed=cfg.seed)
     if CEILING not in [m.name for m in models]:  # every score is relative to the physical variance
         models += resolve_models([CEILING], seed=cfg.seed)

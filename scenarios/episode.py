@@ -127,7 +127,8 @@ def physics_fingerprint(package: Path) -> str:
     cached episode and rollout valid."""
     h = hashlib.sha256()
     families = [d for d in sorted(package.iterdir()) if (d / "__init__.py").is_file()]
-    for path in sorted([package / "engine.py", *(p for d in families for p in d.rglob("*.py"))]):
+    # look.py draws the HD suite's light, shadows and textures: a change there changes its frames
+    for path in sorted([package / "engine.py", package / "look.py", *(p for d in families for p in d.rglob("*.py"))]):
         h.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()[:16]
 

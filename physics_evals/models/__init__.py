@@ -19,9 +19,11 @@ CEILING = "resimulated"                            # the physical-variance ceili
 REFERENCE_CHECKPOINT = PROJECT_ROOT / "simulator" / "reference"  # our reference model, a default once it exists
 
 
-def default_model_specs() -> list[str]:
+def default_model_specs(reference: bool = True) -> list[str]:
+    """The built-ins, plus our reference checkpoint when it exists and `reference` (a suite whose sizes it
+    was not trained at, such as hd, leaves it out: see tasks.Suite.learned_reference)."""
     specs = list(BUILTIN)
-    if REFERENCE_CHECKPOINT.exists():
+    if reference and REFERENCE_CHECKPOINT.exists():
         specs.append(f"reference=checkpoint:{REFERENCE_CHECKPOINT}")
     return specs
 
