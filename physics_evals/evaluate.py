@@ -20,6 +20,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from scenarios import EpisodeError, load_episode
+from toolkit.files import check_writable
 from toolkit.pool import default_workers, process_pool
 from toolkit.provenance import git_revision, versions
 
@@ -110,6 +111,8 @@ def score_job(job: Job, metrics: dict | None = None) -> list[dict]:
             frames = obtain_rollout(job.model, job.task, episode, job.rollouts_root, make=job.model.parallel_safe)
         except (RolloutError, EpisodeError) as e:
             error = str(e)
+        except OSError:  # the cache or the disk, not the model: the run stops, naming the file
+            raise
         except Exception as e:  # a model that crashes fails its own samples, not the run
             error = f"model {job.model.name} on {job.task.name}/{job.folder.name}: {type(e).__name__}: {e}"
     rows = []
@@ -138,6 +141,8 @@ def _serial_rollouts(models: list[Adapter], tasks: list[Task], folders: dict, cf
             obtain_rollout(m, t, load_episode(folder), cfg.rollouts_root)
         except (RolloutError, EpisodeError) as e:
             errors[(m.name, t.name, folder.name)] = str(e)
+        except OSError:  # the cache or the disk, not the model: the run stops, naming the file
+            raise
         except Exception as e:
             errors[(m.name, t.name, folder.name)] = f"model {m.name} on {t.name}/{folder.name}: {type(e).__name__}: {e}"
     return errors
@@ -161,6 +166,13 @@ def run(cfg: RunConfig, tasks: list[Task] | None = None, metrics: dict | None = 
         models += resolve_models([CEILING], seed=cfg.seed)
         warn(f"note: added model {CEILING}: it sets the physical-variance ceiling of every score")
 
+    # every folder the run writes to, and every model, is checked before any work: one line, not 0 scores
+    check_writable(cfg.out, "results folder (--out)")
+    check_writable(cfg.episodes_root, "episode cache (--episodes-root)")
+    if any(m.cached for m in models):
+        check_writable(cfg.rollouts_root, "rollout cache (--rollouts-root)")
+    for m in models:
+        m.prepare()  # a checkpoint that cannot load ends the run here, loaded once, never scored as 0
     failed = ensure_episodes(tasks, cfg.episodes_root, cfg.workers, cfg.progress, warn)
     folders = usable_episodes(tasks, cfg.episodes_root, failed)
     errors = _serial_rollouts(models, tasks, folders, cfg)
@@ -209,11 +221,15 @@ def run(cfg: RunConfig, tasks: list[Task] | None = None, metrics: dict | None = 
 
 
 def _run_id(out: Path, suite: str, seed: int) -> str:
-    """<local time>-<suite>-seed<seed>, made unique in `out` (its folder is created here)."""
+    """<local time>-<suite>-seed<seed>, made unique in `out`: its folder is created here, atomically, so two
+    runs finishing in the same second take two names (mkdir either creates the folder or fails)."""
     stem = f"{datetime.now():%Y%m%d-%H%M%S}-{suite}-seed{seed}"
-    run_id, k = stem, 1
-    while (out / run_id).exists():
-        k += 1
-        run_id = f"{stem}-{k}"
-    (out / run_id).mkdir(parents=True)
-    return run_id
+    out.mkdir(parents=True, exist_ok=True)
+    for k in range(1, 1000):
+        run_id = stem if k == 1 else f"{stem}-{k}"
+        try:
+            (out / run_id).mkdir()
+            return run_id
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{out}: 999 runs named {stem}-*; choose another --out")

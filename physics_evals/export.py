@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from scenarios import load_episode
-from toolkit.files import atomic_write_bytes, atomic_write_json
+from toolkit.files import atomic_write_bytes, atomic_write_json, check_writable
 from toolkit.provenance import versions
 
 from . import options
@@ -73,6 +73,7 @@ def add_arguments(p) -> None:
 
 def main(args) -> int:
     tasks = select_tasks(args.suite, args.tasks, args.limit)
+    check_writable(args.out, "pack folder (--out)")  # before any episode is made
     path = export(tasks, args.out, args.episodes_root, args.workers,
                   command=getattr(args, "command_line", ""))
     n = sum(t["n_episodes"] for t in json.loads(path.read_text())["tasks"].values())

@@ -6,10 +6,13 @@ import sys
 from pathlib import Path
 
 from toolkit.cli import non_negative_int
+from toolkit.files import check_writable
 
 from . import options
 from .evaluate import RunConfig, run
 from .results import format_table
+
+REPORTS = Path("reports")  # where `run` writes its report
 
 
 def add_arguments(p) -> None:
@@ -32,6 +35,8 @@ def main(args) -> int:
                     seed=args.seed, progress=not args.no_progress,
                     command=getattr(args, "command_line", ""))
     warn = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
+    if not args.no_report:
+        check_writable(REPORTS, "report folder")  # before the run, not after it
     path = run(cfg, warn=warn)
     from .results import load_results
     print(format_table(load_results(path)))
@@ -39,7 +44,7 @@ def main(args) -> int:
     if not args.no_report:
         from .report import write_report
         try:
-            write_report([path], Path("reports"))
+            write_report([path], REPORTS)
         except ValueError as e:  # the results stand; say why the report does not
             print(f"error: results written, but no report: {e}", file=sys.stderr)
             return 2

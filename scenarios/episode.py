@@ -82,8 +82,10 @@ class Episode:
         folder = Path(root) / self.family / self.scenario / self.episode_id
         folder.mkdir(parents=True, exist_ok=True)
         (folder / META_FILE).unlink(missing_ok=True)  # an overwrite is incomplete until it is done
-        atomic_write_bytes(folder / FRAMES_FILE, _npz_bytes(rgb=self.rgb, seg=self.seg, depth=self.depth))
-        atomic_write_json(folder / META_FILE, self.meta, indent=None)  # long per-frame series: compact
+        # No fsync (durable=False): the renames keep a killed run from leaving a folder that looks complete,
+        # and a frames.npz lost to a power cut fails `is_current`'s zip check, so a rerun remakes it.
+        atomic_write_bytes(folder / FRAMES_FILE, _npz_bytes(rgb=self.rgb, seg=self.seg, depth=self.depth), durable=False)
+        atomic_write_json(folder / META_FILE, self.meta, indent=None, durable=False)  # long per-frame series: compact
         return folder
 
 
@@ -134,14 +136,18 @@ def physics_fingerprint(package: Path) -> str:
 
 
 def is_current(folder: str | Path) -> bool:
-    """Complete, and made by the scenario code installed now (not by an older version of it)."""
+    """Complete, whole, and made by the scenario code installed now (not by an older version of it).
+    A frames.npz cut short (a full disk, an interrupted copy) has lost the zip directory at its end:
+    reading that directory costs one small read, and such an episode is made again."""
     if not is_complete(folder):
         return False
     try:
         made_by = json.loads((Path(folder) / META_FILE).read_text())["versions"].get("scenarios_source")
-    except (OSError, ValueError, KeyError, AttributeError):
+        with zipfile.ZipFile(Path(folder) / FRAMES_FILE) as z:
+            whole = {"rgb.npy", "seg.npy", "depth.npy"} <= set(z.namelist())
+    except (OSError, ValueError, KeyError, AttributeError, zipfile.BadZipFile):
         return False
-    return made_by == scenarios_fingerprint()
+    return whole and made_by == scenarios_fingerprint()
 
 
 def load_episode(folder: str | Path) -> Episode:
@@ -163,8 +169,10 @@ def load_episode(folder: str | Path) -> Episode:
         raise EpisodeError(f"{meta_path}: schema_version {meta['schema_version']}, this loader reads {SCHEMA_VERSION}")
     if not frames_path.is_file():
         raise EpisodeError(f"{frames_path}: missing")
+    if not zipfile.is_zipfile(frames_path):  # numpy would call any other file "pickled data"
+        raise EpisodeError(f"{frames_path}: not an npz archive (unreadable, truncated or another kind of file)")
     try:
-        with np.load(frames_path) as z:
+        with np.load(frames_path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in ("rgb", "seg", "depth")}
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as e:
         raise EpisodeError(f"{frames_path}: unreadable or corrupt ({type(e).__name__}: {e})") from None

@@ -4,7 +4,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from toolkit.cli import OneLineParser, run_command
+from toolkit.cli import OneLineParser, non_negative_int, positive_int, run_command
+from toolkit.files import check_writable
 
 from .config import get_config
 
@@ -14,10 +15,10 @@ def _config_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config field, e.g. --set model.dim=256 --set data.sizes=[[16,32,32]]")
     p.add_argument("--out", help="run folder (default runs/<config>); an existing run there is resumed")
-    p.add_argument("--steps", type=int, help="shorthand for --set train.steps=N")
-    p.add_argument("--seed", type=int, help="shorthand for --set train.seed=S")
+    p.add_argument("--steps", type=positive_int, help="shorthand for --set train.steps=N")
+    p.add_argument("--seed", type=non_negative_int, help="shorthand for --set train.seed=S")
     p.add_argument("--data", help="episode root, shorthand for --set data.root=PATH")
-    p.add_argument("--workers", type=int, default=1, help="processes generating missing episodes")
+    p.add_argument("--workers", type=positive_int, default=1, help="processes generating missing episodes")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -37,13 +38,13 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("sample", help="continue an episode and write the rollout and a preview")
     p.add_argument("--checkpoint", required=True, help="checkpoint folder (or a file inside it)")
     p.add_argument("--episode", required=True, help="episode folder")
-    p.add_argument("--context", type=int, default=4, help="frames given as context")
-    p.add_argument("--horizon", type=int, default=12, help="frames to generate")
+    p.add_argument("--context", type=positive_int, default=8, help="frames given as context")
+    p.add_argument("--horizon", type=positive_int, default=24, help="frames to generate")
     p.add_argument("--out", help="folder for <episode_id>.npz and the preview")
-    p.add_argument("--steps", type=int, help="sampler steps (default: the config's)")
+    p.add_argument("--steps", type=positive_int, help="sampler steps (default: the config's)")
     p.add_argument("--guidance", type=float, help="classifier-free guidance scale (default: the config's)")
     p.add_argument("--sampler", choices=("euler", "heun"), help="default: the config's")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=non_negative_int, default=0, help="sampler seed")
     p = sub.add_parser("export", help="write a run's EMA weights as a small fp16 release checkpoint")
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--out", required=True)
@@ -55,13 +56,15 @@ def _run(a) -> None:
     if a.cmd == "train":
         from .train import train
         cfg = _config(a)
-        entry = train(cfg, a.out or f"runs/{cfg.name}", progress=not a.quiet, workers=a.workers)
+        out = check_writable(a.out or f"runs/{cfg.name}", "run folder (--out)")  # before data and model
+        entry = train(cfg, out, progress=not a.quiet, workers=a.workers)
         print(f"step {entry.get('step')}: loss {entry.get('loss', float('nan')):.4f}, "
               f"val_loss {entry.get('val_loss', float('nan')):.4f}")
     elif a.cmd == "train-vae":
         from .train import train_vae
         cfg = _config(a, "vae.steps")
-        entry = train_vae(cfg, a.out or f"runs/{cfg.name}-vae", progress=not a.quiet, workers=a.workers)
+        out = check_writable(a.out or f"runs/{cfg.name}-vae", "run folder (--out)")
+        entry = train_vae(cfg, out, progress=not a.quiet, workers=a.workers)
         print(f"step {entry['step']}: loss {entry['loss']:.4f}, val_rec {entry['val_rec']:.4f}")
     elif a.cmd == "sample":
         from .sample import sample_episode

@@ -49,9 +49,13 @@ def remove_stale_tmp(path: str | os.PathLike) -> int:
     return removed
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+def atomic_write_bytes(path: str | os.PathLike, data: bytes, durable: bool = True) -> None:
     """Write `data` to `path` so that readers see either the old file or the whole new one.
-    An OSError (full disk, unwritable folder) always names the file."""
+    An OSError (full disk, unwritable folder) always names the file.
+
+    `durable=False` skips the fsync (about a millisecond a file): the rename alone keeps the write atomic
+    for readers and against a killed process, not against a power cut. Use it only where a reader can
+    tell a file lost that way (episodes: `is_current` checks frames.npz ends with its zip directory)."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -62,8 +66,9 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes files private; artefacts get the usual permissions
         os.replace(tmp, path)
     except BaseException as e:
@@ -73,8 +78,8 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         raise
 
 
-def atomic_write_json(path: str | os.PathLike, obj: Any, indent: int | None = 1) -> None:
-    atomic_write_bytes(path, (json.dumps(obj, indent=indent) + "\n").encode())
+def atomic_write_json(path: str | os.PathLike, obj: Any, indent: int | None = 1, durable: bool = True) -> None:
+    atomic_write_bytes(path, (json.dumps(obj, indent=indent) + "\n").encode(), durable)
 
 
 def _named(e: OSError, filename) -> OSError:

@@ -8,6 +8,10 @@ class UnknownModelError(ValueError):
     """An unknown model name or a model spec that points nowhere; the message says which."""
 
 
+class ModelLoadError(ValueError):
+    """A model that cannot be loaded (a corrupt or incomplete checkpoint); the message names it."""
+
+
 class Adapter:
     """A model the harness can ask for rollouts.
 
@@ -21,6 +25,9 @@ class Adapter:
     source: str = ""             # what the model is (a path, a description)
     parallel_safe: bool = True   # may run inside scoring worker processes
     cached: bool = True          # rollouts are cached under rollouts_root (False: read in place)
+
+    def prepare(self) -> None:
+        """Load what the model needs, once, before any rollout; raises ModelLoadError naming the model."""
 
     def rollout(self, context_frames: np.ndarray, caption: str, task, episode=None) -> np.ndarray:
         raise NotImplementedError

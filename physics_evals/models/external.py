@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..rollouts import find_rollout, load_rollout
-from .base import Adapter, UnknownModelError
+from .base import Adapter, ModelLoadError, UnknownModelError
 
 
 class RolloutFolder(Adapter):
@@ -54,10 +54,18 @@ class Checkpoint(Adapter):
         self.source = str(path)
         self._model = None
 
-    def rollout(self, context_frames, caption, task, episode=None):
-        if self._model is None:
-            import importlib
+    def prepare(self) -> None:
+        if self._model is not None:
+            return
+        import importlib
+        try:
             self._model = importlib.import_module("simulator.adapter").load(self.path)
+        except Exception as e:  # any failure to load is this model's, named once: never a 0 per clip
+            reason = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            raise ModelLoadError(f"model {self.name}: checkpoint {self.path} cannot be loaded: {reason}") from None
+
+    def rollout(self, context_frames, caption, task, episode=None):
+        self.prepare()
         return np.asarray(self._model.rollout(context_frames, caption, task))
 
     def __getstate__(self):

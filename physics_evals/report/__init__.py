@@ -13,6 +13,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from toolkit.files import check_writable
+
 from .leaderboard import build, to_csv, to_markdown
 from .load import ReportError, find_results, load_results
 
@@ -60,7 +62,7 @@ def install(files: dict[str, bytes], out_dir: Path) -> None:
 
 def write_report(results_files: list[Path], out_dir: Path) -> Path:
     """Write the leaderboard for these results files into out_dir; returns the index.html path."""
-    out_dir = Path(out_dir)
+    out_dir = check_writable(out_dir, "report folder")  # before any rendering
     if not results_files:
         raise ReportError("no results found: give results files or run `python -m physics_evals run` first")
     install(render([Path(p) for p in results_files]), out_dir)

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
+
+from toolkit.files import check_writable
 
 from .load import DEFAULT_RESULTS_ROOT, find_results
 
@@ -18,17 +19,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from . import write_report
-    try:
-        files = find_results(args.results, args.results_root)
-        index = write_report(files, args.out)
-    except ValueError as e:  # ReportError, the harness's ResultsError: the project's one-line bad-input errors
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    check_writable(args.out, "report folder (--out)")
+    files = find_results(args.results, args.results_root)
+    index = write_report(files, args.out)  # bad input and file-system errors: one line (toolkit.cli)
     print(f"report on {len(files)} run(s): {args.out / 'leaderboard.md'}, {args.out / 'leaderboard.csv'}, {index}")
     return 0
-
-
-if __name__ == "__main__":  # also runnable on its own: python -m physics_evals.report.cli
-    p = argparse.ArgumentParser(prog="python -m physics_evals report", description=__doc__)
-    add_arguments(p)
-    sys.exit(main(p.parse_args()))

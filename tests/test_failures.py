@@ -1,0 +1,168 @@
+"""Every failure loud, clear and early, as a user sees it: a non-zero exit, one line naming what is wrong,
+no traceback, nothing published as a 0 score, and an unusable folder caught before any work."""
+import errno
+import json
+import shutil
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from _evals_helpers import tiny_task
+from physics_evals import evaluate
+from physics_evals.__main__ import main
+from physics_evals.episodes import ensure_episodes
+from scenarios import load_episode
+from scenarios.__main__ import main as scenarios_main
+from scenarios.episode import FRAMES_FILE
+from toolkit.provenance import PROJECT_ROOT
+
+REFERENCE = PROJECT_ROOT / "simulator" / "reference"
+
+
+def one_error_line(capsys) -> str:
+    err = [line for line in capsys.readouterr().err.splitlines()  # notes and progress bars aside
+           if line.strip() and not line.startswith("note: ") and "%|" not in line]
+    assert len(err) == 1 and err[0].startswith("error: ") and "Traceback" not in err[0], err
+    return err[0]
+
+
+@pytest.fixture
+def roots(tmp_path):
+    return {"--out": tmp_path / "results", "--rollouts-root": tmp_path / "rollouts",
+            "--episodes-root": tmp_path / "episodes"}
+
+
+def run_argv(roots, models=("ground_truth",), **replace):
+    argv = ["run", "--tasks", "gravity-drop", "--limit", "1", "--models", *models, "--workers", "1",
+            "--no-progress", "--no-report"]
+    for key, path in {**roots, **replace}.items():
+        argv += [key, str(path)]
+    return argv
+
+
+# ------------------------------------------------------------------------------------ folders, before any work
+@pytest.mark.parametrize("option, what", [("--rollouts-root", "rollout cache"), ("--out", "results folder"),
+                                          ("--episodes-root", "episode cache")])
+def test_an_unusable_folder_stops_the_run_before_any_work(tmp_path, roots, capsys, option, what):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    assert main(run_argv(roots, **{option: blocker / "sub"})) != 0
+    line = one_error_line(capsys)
+    assert what in line and str(blocker / "sub") in line
+    assert not (tmp_path / "results").exists() or not any((tmp_path / "results").iterdir())
+    assert not (tmp_path / "episodes").exists() or not any((tmp_path / "episodes").rglob("meta.json"))
+
+
+def test_export_and_report_check_their_out_folder(tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    assert main(["export", "--tasks", "gravity-drop", "--limit", "1", "--out", str(blocker),
+                 "--episodes-root", str(tmp_path / "episodes"), "--workers", "1"]) != 0
+    assert str(blocker) in one_error_line(capsys)
+    assert not (tmp_path / "episodes").exists()  # caught before any episode was made
+    assert main(["report", str(PROJECT_ROOT / "reports" / "results"), "--out", str(blocker)]) != 0
+    assert str(blocker) in one_error_line(capsys)
+
+
+def test_simulator_train_checks_its_run_folder_first(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    r = subprocess.run([sys.executable, "-m", "simulator", "train", "--out", str(blocker / "run"), "--steps", "1",
+                        "--data", str(tmp_path / "data")], capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode != 0 and "Traceback" not in r.stderr
+    err = r.stderr.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and str(blocker / "run") in err[0], r.stderr
+    assert not (tmp_path / "data").exists()
+
+
+def test_a_full_disk_names_the_file_generate_was_writing(tmp_path, capsys, monkeypatch):
+    import io
+
+    import toolkit.files
+
+    class FullDisk(io.FileIO):  # the file opens, its bytes do not fit
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(toolkit.files.os, "fdopen", lambda fd, mode: FullDisk(fd, "wb"))
+    code = scenarios_main(["generate", "--scenario", "free_fall", "--n", "1", "--out", str(tmp_path),
+                           "--height", "32", "--width", "32", "--frames", "6", "--workers", "1"])
+    line = one_error_line(capsys)
+    assert code == 1 and line.endswith(f"{FRAMES_FILE}: No space left on device")
+    assert str(tmp_path / "gravity" / "free_fall") in line
+    assert not list(tmp_path.rglob("*.tmp"))  # the atomic write cleaned up after itself
+
+
+# ------------------------------------------------------------------------------------ models that cannot load
+def _corrupt(folder: Path, how: str) -> None:
+    weights = next(folder.glob("*.safetensors"))
+    if how == "wrong sha256":
+        manifest = json.loads((folder / "manifest.json").read_text())
+        next(iter(manifest["files"].values()))["sha256"] = "0" * 64
+        (folder / "manifest.json").write_text(json.dumps(manifest))
+    elif how == "truncated":
+        weights.write_bytes(weights.read_bytes()[:1000])
+    elif how == "pickle":
+        import hashlib
+        import pickle
+        data = pickle.dumps({"weights": [1.0, 2.0]})
+        weights.write_bytes(data)  # the manifest's sha256 matches: only the format gives it away
+        manifest = json.loads((folder / "manifest.json").read_text())
+        next(iter(manifest["files"].values()))["sha256"] = hashlib.sha256(data).hexdigest()
+        (folder / "manifest.json").write_text(json.dumps(manifest))
+    elif how == "no manifest":
+        (folder / "manifest.json").unlink()
+
+
+@pytest.mark.skipif(not REFERENCE.is_dir(), reason="needs the committed reference checkpoint")
+@pytest.mark.parametrize("how", ["wrong sha256", "truncated", "pickle", "no manifest"])
+def test_a_checkpoint_that_cannot_load_ends_the_run_named_and_unscored(tmp_path, roots, capsys, monkeypatch, how):
+    bad = tmp_path / "bad-checkpoint"
+    shutil.copytree(REFERENCE, bad)
+    _corrupt(bad, how)
+    import simulator.adapter
+    loads = []
+    real_load = simulator.adapter.load
+    monkeypatch.setattr(simulator.adapter, "load", lambda *a, **k: loads.append(a) or real_load(*a, **k))
+    assert main(run_argv(roots, models=("ground_truth", f"broken=checkpoint:{bad}"))) == 2
+    line = one_error_line(capsys)
+    assert line.startswith(f"error: model broken: checkpoint {bad} cannot be loaded")
+    assert len(loads) == 1  # loaded once, not once per clip
+    assert not list((tmp_path / "results").rglob("results.json"))  # never published, not even as 0
+    assert not list((tmp_path / "episodes").rglob("meta.json"))  # and found before any episode was made
+
+
+# ------------------------------------------------------------------------------------ caches and names
+def test_a_truncated_cached_episode_is_made_again(tmp_path):
+    task = tiny_task(n_episodes=1)
+    assert ensure_episodes([task], tmp_path, workers=1, progress=False) == {}
+    (folder,) = task.episode_folders(tmp_path)
+    frames = folder / FRAMES_FILE
+    whole = frames.read_bytes()
+    frames.write_bytes(whole[:len(whole) // 2])  # a disk that filled up, a copy that was cut short
+    assert ensure_episodes([task], tmp_path, workers=1, progress=False) == {}
+    assert frames.read_bytes() == whole  # the same seed makes the same bytes
+    load_episode(folder)
+
+
+def test_two_runs_finishing_in_the_same_second_take_two_folders(tmp_path, monkeypatch):
+    class Frozen(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime(2026, 1, 2, 3, 4, 5)
+    monkeypatch.setattr(evaluate, "datetime", Frozen)
+    stem = "20260102-030405-default-seed0"
+    real_exists = Path.exists
+
+    def racing_exists(self, *a, **k):  # another run creates the folder right after this one looked
+        seen = real_exists(self, *a, **k)
+        if self.name == stem and not seen:
+            self.mkdir(parents=True)
+        return seen
+    monkeypatch.setattr(Path, "exists", racing_exists)
+    first = evaluate._run_id(tmp_path, "default", 0)
+    second = evaluate._run_id(tmp_path, "default", 0)
+    assert {first, second} <= {stem, f"{stem}-2", f"{stem}-3"} and first != second
+    assert (tmp_path / first).is_dir() and (tmp_path / second).is_dir()
