@@ -178,6 +178,9 @@ def validate_results(obj: dict, where: str = "results.json") -> None:
     if obj["schema_version"] != SCHEMA_VERSION:
         raise ResultsError(f"{where}: schema_version {obj['schema_version']}, expected {SCHEMA_VERSION}")
     need(obj["run"], CONTRACT["run"], "run")
+    for key in ("tasks", "models", "summary"):  # objects keyed by name, before anything iterates them
+        if not isinstance(obj[key], dict):
+            raise ResultsError(f"{where}: {key} is not an object (got {type(obj[key]).__name__})")
     for name, t in obj["tasks"].items():
         need(t, CONTRACT["task"], f"task {name}")
     for name, m in obj["models"].items():

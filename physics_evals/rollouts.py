@@ -40,6 +40,9 @@ def read_rollout(path: str | Path) -> np.ndarray:
     """The frames of a .npz or .mp4 rollout, unchecked against any task (see `check_frames`)."""
     path = Path(path)
     if path.suffix == ".npz":
+        if path.is_file() and not zipfile.is_zipfile(path):  # numpy would call any other file "pickled data"
+            raise RolloutError(f"{path}: not an npz archive (a zip of .npy arrays, as np.savez writes); "
+                               "the file is truncated or of another kind")
         try:
             with np.load(path, allow_pickle=False) as z:
                 if "rgb" not in z.files:

@@ -35,11 +35,23 @@ class Expected:
 def expected_from_manifest(path: Path) -> list[Expected]:
     try:
         tasks = json.loads(Path(path).read_text())["tasks"]
+        _check_manifest_tasks(tasks, path)
         return [Expected(name, t["horizon"], t["height"], t["width"], tuple(t["episode_ids"])) for name, t in tasks.items()]
     except FileNotFoundError:
         raise ManifestError(f"{path}: no such manifest") from None
     except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as e:
         raise ManifestError(f"{path}: not an export manifest ({type(e).__name__}: {e})") from None
+
+
+def _check_manifest_tasks(tasks, path: Path) -> None:
+    """`tasks` is an object of task name -> task, each with a non-empty list of episode ids."""
+    if not isinstance(tasks, dict) or not tasks:
+        raise ManifestError(f"{path}: 'tasks' must be a non-empty object of task name -> task, "
+                            f"got {type(tasks).__name__}")
+    for name, t in tasks.items():
+        ids = t.get("episode_ids") if isinstance(t, dict) else None
+        if not isinstance(ids, list) or not ids or not all(isinstance(i, str) and i for i in ids):
+            raise ManifestError(f"{path}: task {name}: 'episode_ids' must be a non-empty list of episode ids")
 
 
 def expected_from_tasks(names: list[str] | None, suite: str, limit: int | None) -> list[Expected]:

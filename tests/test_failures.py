@@ -14,6 +14,7 @@ from _evals_helpers import tiny_task
 from physics_evals import evaluate
 from physics_evals.__main__ import main
 from physics_evals.episodes import ensure_episodes
+from physics_evals.tasks import suite_tasks
 from scenarios import load_episode
 from scenarios.__main__ import main as scenarios_main
 from scenarios.episode import FRAMES_FILE
@@ -166,3 +167,53 @@ def test_two_runs_finishing_in_the_same_second_take_two_folders(tmp_path, monkey
     second = evaluate._run_id(tmp_path, "default", 0)
     assert {first, second} <= {stem, f"{stem}-2", f"{stem}-3"} and first != second
     assert (tmp_path / first).is_dir() and (tmp_path / second).is_dir()
+
+
+# ------------------------------------------------------------------------------------ bad input, one line
+@pytest.mark.parametrize("limit", ["0", "-1"])
+def test_validate_refuses_a_limit_below_one(tmp_path, capsys, limit):
+    with pytest.raises(SystemExit) as exit_:
+        main(["validate", str(tmp_path), "--tasks", "gravity-drop", "--limit", limit])
+    assert exit_.value.code == 2
+    assert "--limit" in one_error_line(capsys)
+
+
+@pytest.mark.parametrize("tasks, message", [
+    (["gravity-drop"], "'tasks' must be a non-empty object"),
+    ({"gravity-drop": {"horizon": 24, "height": 64, "width": 64, "fps": 15, "episode_ids": []}},
+     "task gravity-drop: 'episode_ids' must be a non-empty list"),
+])
+def test_validate_refuses_a_manifest_of_the_wrong_shape(tmp_path, capsys, tasks, message):
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps({"schema_version": 1, "tasks": tasks}))
+    (tmp_path / "rollouts" / "m" / "gravity-drop").mkdir(parents=True)
+    assert main(["validate", str(tmp_path / "rollouts"), "--manifest", str(manifest)]) == 2
+    line = one_error_line(capsys)
+    assert str(manifest) in line and message in line
+
+
+@pytest.mark.parametrize("key", ["summary", "tasks", "models"])
+def test_report_refuses_results_whose_sections_are_not_objects(tmp_path, capsys, key):
+    data = {"schema_version": 1, "run": {"run_id": "r", "created": "", "git_revision": "x", "versions": {}, "seed": 0,
+                                         "command": ""},
+            "tasks": {}, "models": {}, "scores": [], "summary": {}}
+    data[key] = ["not", "an", "object"]
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "results.json").write_text(json.dumps(data))
+    assert main(["report", str(tmp_path / "run"), "--out", str(tmp_path / "report")]) == 2
+    line = one_error_line(capsys)
+    assert f"{key} is not an object" in line and "results.json" in line
+
+
+def test_garbage_files_are_named_for_what_they_are_and_decoders_stay_quiet(tmp_path, capfd):
+    folder = tmp_path / "m" / "gravity-drop"
+    folder.mkdir(parents=True)
+    ids = suite_tasks("default")["gravity-drop"].episode_ids()
+    (folder / f"{ids[0]}.npz").write_bytes(b"this is not an npz archive at all" * 10)
+    (folder / f"{ids[1]}.mp4").write_bytes(bytes(range(256)) * 12)
+    assert main(["validate", str(tmp_path), "--tasks", "gravity-drop", "--limit", "2"]) == 2
+    out, err = capfd.readouterr()  # file-descriptor level: what OpenCV or FFmpeg would print shows here
+    lines = err.strip().splitlines()
+    assert len(lines) == 2 and all(line.startswith("error: ") for line in lines), err
+    assert f"{ids[0]}.npz: not an npz archive" in lines[0] and "pickled" not in err
+    assert f"{ids[1]}.mp4: corrupt or empty video" in lines[1]

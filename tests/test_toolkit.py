@@ -23,3 +23,47 @@ def test_fingerprint_covers_the_physics_only(tmp_path):
         (pkg / physics).write_text((pkg / physics).read_text() + "\nX = 1\n")
         assert physics_fingerprint(pkg) != before
         before = physics_fingerprint(pkg)
+
+
+def test_a_killed_writers_temporary_files_are_removed_by_the_next_write(tmp_path):
+    target = tmp_path / "frames.npz"
+    dead = subprocess_pid_that_exited()
+    left = tmp_path / f".frames.npz.{dead}.abc123.tmp"       # a writer killed mid-write
+    live = tmp_path / f".frames.npz.{os.getpid()}.def456.tmp"  # a writer still at work
+    other = tmp_path / f".meta.json.{dead}.ghi789.tmp"        # another file's: not this write's business
+    for p in (left, live, other):
+        p.write_bytes(b"partial")
+    files.atomic_write_bytes(target, b"whole")
+    assert target.read_bytes() == b"whole"
+    assert not left.exists() and live.exists() and other.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([target.name, live.name, other.name])
+
+
+def subprocess_pid_that_exited() -> int:
+    import subprocess
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
+def test_an_unwritable_folder_is_named_before_any_work(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(files.FolderError, match=f"results folder {blocker / 'out'} cannot be written"):
+        files.check_writable(blocker / "out", "results folder")
+    assert files.check_writable(tmp_path / "a" / "b") == tmp_path / "a" / "b"
+    assert list((tmp_path / "a" / "b").iterdir()) == []  # the probe leaves nothing behind
+
+
+@pytest.mark.parametrize("error, code, line", [
+    (ValueError("bad input"), 2, "error: bad input"),
+    (OSError(errno.ENOSPC, "No space left on device", "/data/x.npz"), 1, "error: /data/x.npz: No space left on device"),
+    (KeyboardInterrupt(), 130, "interrupted; rerun the same command to resume"),
+])
+def test_every_expected_failure_is_one_line_and_an_exit_status(capsys, error, code, line):
+    def command():
+        raise error
+    assert run_command(command) == code
+    captured = capsys.readouterr()
+    assert captured.err == line + "\n" and captured.out == ""
+
