@@ -17,7 +17,10 @@ COMMANDS = {  # command -> (module, one-line help)
     "probe": ("physics_evals.probe_cli", "pairwise accuracy of the metrics on violation-of-expectation probes"),
     "report": ("physics_evals.report.cli", "write the leaderboard and figures from results files"),
     "ablate": ("physics_evals.ablate", "ablation tables across runs"),
+    "bundle": ("physics_evals.bundle:bundle", "pack a results folder with the sha256 of every rollout into one archive"),
+    "verify": ("physics_evals.bundle:verify", "check a bundle's hashes and numbers, and rescore it from its rollouts"),
 }
+# "module:name" is a module serving several commands through add_<name>_arguments and <name>_main
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,12 +35,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if argv else 2
     ns = top.parse_args(argv[:1])
     module_name, help_line = COMMANDS[ns.command]
+    module_name, _, entry = module_name.partition(":")
     module = importlib.import_module(module_name)
+    add_arguments = getattr(module, f"add_{entry}_arguments" if entry else "add_arguments")
+    command_main = getattr(module, f"{entry}_main" if entry else "main")
     parser = OneLineParser(prog=f"python -m physics_evals {ns.command}", description=help_line)
-    module.add_arguments(parser)
+    add_arguments(parser)
     args = parser.parse_args(argv[1:])
     args.command_line = "python -m physics_evals " + shlex.join(argv)  # recorded in results and manifests
-    return run_command(lambda: module.main(args), interrupted="interrupted; rerun the same command to resume from the caches")
+    return run_command(lambda: command_main(args), interrupted="interrupted; rerun the same command to resume from the caches")
 
 
 if __name__ == "__main__":
