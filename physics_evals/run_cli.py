@@ -17,9 +17,10 @@ REPORTS = Path("reports")  # where `run` writes its report
 
 def add_arguments(p) -> None:
     options.add_task_options(p)
-    p.add_argument("--models", nargs="+", metavar="MODEL",
-                   help="ground_truth resimulated copy_last_frame linear_extrapolation rollouts:DIR checkpoint:PATH "
-                        "(default: the built-ins, plus checkpoint:simulator/reference when it exists)")
+    p.add_argument("--models", nargs="+", action=options.CommaList, metavar="MODEL",
+                   help="ground_truth resimulated copy_last_frame linear_extrapolation rollouts:DIR checkpoint:PATH, "
+                        "space- or comma-separated (default: the built-ins, plus checkpoint:simulator/reference when "
+                        "it exists and the suite is not hd)")
     p.add_argument("--out", type=Path, default=options.RESULTS_ROOT, help="results/<run_id>/ goes here")
     options.add_rollouts_root(p)
     options.add_episodes_root(p)
