@@ -79,3 +79,196 @@ def test_training_data_never_sees_ood_values_or_combinatorial_scenes(tmp_path):
             if key in s.ood:
                 assert meta["params"][key] not in s.ood[key]
         assert colours_of(meta["params"]) <= set(PALETTE), (meta["scenario"], colours_of(meta["params"]))
+
+
+# -- the physics tests still hold on OOD values --------------------------------------------------
+SMALL = RenderSpec(height=32, width=32, n_frames=32)
+CLIP = RenderSpec(height=64, width=64, fps=15, n_frames=32)  # an eval task's clip: 8 context frames, 24 to predict
+CONTEXT = 8
+DT, FRAME = 1.0 / SMALL.sim_hz, 1.0 / SMALL.fps
+
+
+def moving(ep) -> list[int]:
+    return [o["id"] for o in ep.objects_with_role("projectile")]
+
+
+def contacts(ep, oid) -> list[dict]:
+    return [e for e in ep.events_of("contact") if oid in e["objects"]]
+
+
+def release_time(ep, oid) -> tuple[int, float]:
+    (e,) = [e for e in ep.events_of("release") if oid in e["objects"]]
+    return e["frame"], e["time"]
+
+
+def assert_free_fall(ep, oid):
+    """Held exactly still, then z_n = h0 - g dt^2 n(n+1)/2 (Bullet's semi-implicit Euler) until it lands."""
+    z = ep.state(oid, "position")[:, 2]
+    c, (r, t_release) = contacts(ep, oid)[0]["frame"], release_time(ep, oid)
+    assert c - r >= 3 and np.all(z[:r] == z[0])
+    n = np.round(np.maximum(np.arange(c) * FRAME - t_release, 0.0) / DT)
+    np.testing.assert_allclose(z[:c], z[0] - GRAVITY * DT ** 2 * n * (n + 1) / 2, atol=1e-5)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_ood_free_fall_follows_half_g_t_squared(seed):
+    ep = generate_episode("free_fall_ood", seed, SMALL)
+    assert ep.meta["params"]["shape"] == "cylinder" and ep.meta["split"] == "ood"
+    assert_free_fall(ep, moving(ep)[0])
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_ood_projectile_flies_a_parabola(seed):
+    from test_gravity import first_contact, release_of
+    ep = generate_episode("projectile_ood", seed, SMALL)
+    c, (r, _) = first_contact(ep), release_of(ep)
+    pos = ep.state(0, "position")[r:c]
+    assert c - r >= 4
+    assert np.ptp(np.diff(pos[:, 0]) / FRAME) < 1e-3                                   # vx constant
+    np.testing.assert_allclose(np.diff(pos[:, 2], 2) / FRAME ** 2, -GRAVITY, atol=0.01)  # az = -g
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_ood_bounces_never_grow(seed):
+    from test_gravity import ballistic_apexes
+    ep = generate_episode("bounce_ood", seed, SMALL)
+    apexes = ballistic_apexes(ep)
+    assert apexes and apexes[0] < ep.meta["params"]["height"]
+    assert all(b <= a + 1e-3 for a, b in zip(apexes, apexes[1:])), apexes
+
+
+def test_ood_ramp_ball_rolls_at_five_sevenths_g_sin_theta():
+    ep = generate_episode("ramp_roll_ood", 0, SMALL, params={"length": 0.9, "direction": "right"})
+    th = math.radians(ep.meta["params"]["angle"])
+    ball = moving(ep)[0]
+    pos = ep.state(ball, "position")
+    on_ramp = pos[:, 0] < -0.15
+    on_ramp[:release_time(ep, ball)[0]] = False
+    assert on_ramp.sum() >= 6
+    accel = 2 * np.polyfit(np.flatnonzero(on_ramp) * FRAME, pos[on_ramp, 0] / math.cos(th), 2)[0]
+    assert abs(accel - 5 / 7 * GRAVITY * math.sin(th)) < 0.04 * 5 / 7 * GRAVITY * math.sin(th)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_ood_object_comes_to_rest_on_its_support(seed):
+    ep = generate_episode("rest_on_support_ood", seed, SMALL)
+    support, obj = ep.objects_with_role("support")[0], ep.objects_with_role("projectile")[0]
+    pos, vel = ep.state(obj["id"], "position"), ep.state(obj["id"], "linear_velocity")
+    assert abs(pos[-1, 2] - (support["top"] + obj["half_height"])) < 5e-3
+    assert np.abs(pos[-1, :2]).max() < support["half_width"] and np.linalg.norm(vel[-3:], axis=1).max() < 0.02
+
+
+@pytest.mark.parametrize("name", ["bite_ood", "bite_moving_plate"])
+def test_bites_only_shrink_the_food(name):
+    for seed in (0, 1):
+        ep = generate_episode(name, seed, SMALL)
+        food = ep.objects_with_role("food")[0]["id"]
+        volume = ep.state(food, "remaining_volume")
+        events = ep.events_of("bite")
+        assert events and np.all(np.diff(volume) <= 0)
+        drops = set((np.flatnonzero(np.diff(volume) < 0) + 1).tolist())
+        assert drops == {e["frame"] for e in events if e["removed_voxels"]} and min(drops) >= CONTEXT + 1
+
+
+def test_ood_paint_only_accumulates():
+    ep = generate_episode("brush_ood", 0, SMALL)
+    area = ep.state(ep.objects_with_role("canvas")[0]["id"], "painted_area")
+    assert np.all(np.diff(area) >= 0) and area[-1] > 0
+    assert [e["phase"] for e in ep.events_of("stroke")] == ["start", "end"] * 3
+
+
+@pytest.mark.parametrize("name", ["strike_ood", "thrown_strike"])
+def test_a_pane_breaks_into_its_shard_count_after_the_context(name):
+    ep = generate_episode(name, 0, CLIP)
+    gid = ep.objects_with_role("glass")[0]["id"]
+    pieces, n = ep.state(gid, "n_pieces"), ep.meta["params"]["n_shards"]
+    (event,) = ep.events_of("shatter")
+    k = event["frame"]
+    assert k >= CONTEXT + 1 and event["n_shards"] == n
+    assert np.all(pieces[:k] == 1) and np.all(pieces[k:] == n)
+    shards = ep.state(gid, "shard_positions")
+    assert shards[-1, :, 2].mean() < shards[k - 1, :, 2].mean() - 0.03  # the shards come down
+
+
+def test_ood_soft_hit_leaves_the_pane_whole():
+    ep = generate_episode("below_threshold_ood", 0, SMALL)
+    gid = ep.objects_with_role("glass")[0]["id"]
+    (impact,) = ep.events_of("impact")
+    assert not ep.events_of("shatter") and np.all(ep.state(gid, "n_pieces") == 1) and not impact["broke"]
+
+
+@pytest.mark.parametrize("name", scenarios_of("occlusion", "ood") + ["drop_behind"])
+def test_hidden_objects_reappear_after_the_context(name):
+    for seed in range(3):
+        ep = generate_episode(name, seed, CLIP)
+        for oid in moving(ep) or [o["id"] for o in ep.objects_with_role("object")]:
+            vis = ep.state(oid, "visible").astype(bool)
+            back = [e["frame"] for e in ep.events_of("reappeared") if oid in e["objects"]]
+            assert vis[:3].all() and vis[-1] and back, (seed, oid)
+            assert min(back) >= CONTEXT + 1 and (~vis).sum() >= 2, (seed, oid, back)
+
+
+# -- combinatorial scenarios: their own physics ------------------------------------------------------
+def test_every_family_has_a_combinatorial_scenario_that_training_never_draws():
+    for family in FAMILY_ORDER:
+        comb = scenarios_of(family, "comb")
+        assert comb and not set(comb) & set(FAMILIES[family]), family
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_two_objects_fall_together_each_by_the_law_and_the_lower_lands_first(seed):
+    ep = generate_episode("fall_together", seed, SMALL)
+    a, b = moving(ep)
+    for oid in (a, b):
+        assert_free_fall(ep, oid)
+    assert release_time(ep, a) == release_time(ep, b)  # released together
+    assert contacts(ep, b)[0]["time"] < contacts(ep, a)[0]["time"]  # b is held lower
+    # mass does not matter: the same scene with the masses swapped falls identically
+    p = ep.meta["params"]
+    swapped = generate_episode("fall_together", seed, SMALL, params={"mass_a": p["mass_b"], "mass_b": p["mass_a"]})
+    c = min(contacts(ep, a)[0]["frame"], contacts(ep, b)[0]["frame"])
+    for oid in (a, b):
+        np.testing.assert_allclose(ep.state(oid, "position")[:c], swapped.state(oid, "position")[:c], atol=1e-6)
+    x = [ep.state(oid, "position")[:c, 0] for oid in (a, b)]
+    assert np.abs(x[0] - x[1]).min() > p["size_a"] + p["size_b"]  # they never touch
+
+
+def test_a_drop_behind_the_panel_keeps_falling_by_the_law_while_hidden():
+    ep = generate_episode("drop_behind", 0, CLIP)
+    oid = moving(ep)[0]
+    assert_free_fall(ep, oid)  # through the hidden frames too
+    vis = ep.state(oid, "visible").astype(bool)
+    hidden = np.flatnonzero(~vis)
+    assert len(hidden) >= 2 and hidden.min() >= release_time(ep, oid)[0]
+    panel = ep.objects_with_role("occluder")[0]
+    z = ep.state(oid, "position")[:, 2]
+    assert z[-1] + ep.meta["params"]["size"] < ep.meta["params"]["panel_bottom"]  # it rests below the panel, in view
+    assert vis[-1] and ep.state(panel["id"], "visible").all()
+
+
+def test_the_plate_carries_the_food_at_a_constant_speed():
+    ep = generate_episode("bite_moving_plate", 2, SMALL)
+    p = ep.meta["params"]
+    speed = (1 if p["plate_direction"] == "right" else -1) * p["plate_speed"]
+    t = np.arange(ep.n_frames) * FRAME
+    for role in ("food", "plate"):
+        oid = ep.objects_with_role(role)[0]["id"]
+        x = ep.state(oid, "position")[:, 0]
+        np.testing.assert_allclose(x - x[0], speed * t, atol=1e-6)
+    # the bitten burger moves with its plate: the food's pixels shift the way the plate goes
+    food = ep.objects_with_role("food")[0]["id"]
+    cols = [np.flatnonzero((ep.seg[k] == food).any(axis=0)) for k in (0, ep.n_frames - 1)]
+    assert np.sign(cols[1].max() - cols[0].max()) == np.sign(speed) or abs(speed) * t[-1] < 0.05
+
+
+def test_a_thrown_ball_flies_a_parabola_into_the_pane():
+    ep = generate_episode("thrown_strike", 1, RenderSpec(height=32, width=32, fps=30, n_frames=46))
+    ball = moving(ep)[0]
+    r, _ = release_time(ep, ball)
+    (impact,) = ep.events_of("impact")
+    pos = ep.state(ball, "position")[r:impact["frame"]]
+    dt = 1.0 / ep.fps
+    assert len(pos) >= 6 and impact["broke"]
+    assert np.ptp(np.diff(pos[:, :2], axis=0) / dt, axis=0).max() < 1e-3        # horizontal velocity constant
+    np.testing.assert_allclose(np.diff(pos[:, 2], 2) / dt ** 2, -GRAVITY, atol=0.01)  # vertical acceleration -g
+    assert impact["momentum"] == pytest.approx(ep.meta["params"]["impact_momentum"], rel=0.02)

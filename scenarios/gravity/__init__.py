@@ -40,8 +40,17 @@ def frame_box(x_lo: float, x_hi: float, z_lo: float, z_hi: float, yaw: float, pi
                   yaw=yaw, pitch=pitch, fov=FOV)
 
 
+def add_shape(scene: Scene, shape: str, pos, size: float, colour, mass: float = 0.0, **dyn) -> int:
+    """A sphere (radius `size`), cube (half edge) or upright cylinder (radius, half height) body."""
+    if shape == "sphere":
+        return scene.add_sphere(pos, size, colour, mass=mass, **dyn)
+    if shape == "cylinder":
+        return scene.add_cylinder(pos, size, 2 * size, colour, mass=mass, **dyn)
+    return scene.add_box(pos, (size, size, size), colour, mass=mass, **dyn)
+
+
 class HeldThenReleased(Scenario):
-    """A scenario whose one moving object is held still until `params["release"]` seconds.
+    """A scenario whose moving objects are held still until `params["release"]` seconds.
 
     `build` creates the object's body with mass 0 (a fixed body: gravity does not move it, so the
     held phase is exactly still) and calls `hold`; at the release time the body gets its mass and
@@ -50,16 +59,17 @@ class HeldThenReleased(Scenario):
 
     def hold(self, scene: Scene, oid: int, mass: float, velocity=(0.0, 0.0, 0.0)) -> None:
         """Hold object `oid` (its first body created with mass 0) until release; then give it `mass`
-        (kg) and `velocity` (m/s, world frame)."""
-        scene.scratch["held"] = {"oid": oid, "mass": mass, "velocity": tuple(velocity)}
+        (kg) and `velocity` (m/s, world frame). Several held objects are released together."""
+        scene.scratch.setdefault("held", []).append({"oid": oid, "mass": mass, "velocity": tuple(velocity)})
 
     def on_step(self, scene: Scene, params):
         held = scene.scratch.get("held")
         t = scene.step_index / scene.spec.sim_hz  # time at the start of this physics step (s)
-        if held is None or t < params["release"]:
+        if not held or t < params["release"]:
             return
-        body = scene.bodies[held["oid"]][0]
-        scene.bc.changeDynamics(body, -1, mass=held["mass"])
-        scene.bc.resetBaseVelocity(body, held["velocity"], (0.0, 0.0, 0.0))
-        scene.event("release", [held["oid"]], time=round(t, 6))
+        for h in held:
+            body = scene.bodies[h["oid"]][0]
+            scene.bc.changeDynamics(body, -1, mass=h["mass"])
+            scene.bc.resetBaseVelocity(body, h["velocity"], (0.0, 0.0, 0.0))
+            scene.event("release", [h["oid"]], time=round(t, 6))
         del scene.scratch["held"]

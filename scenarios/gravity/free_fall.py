@@ -5,7 +5,7 @@ Mass is varied over two orders of magnitude; it must not change the fall
 late in an eval task's context and the drop is high enough to land after it.
 """
 from ..engine import Choice, LogUniform, Scene, Uniform, sample_colours
-from . import HeldThenReleased, frame_box, size_word
+from . import HeldThenReleased, add_shape, frame_box, size_word
 
 
 class FreeFall(HeldThenReleased):
@@ -47,12 +47,7 @@ class FreeFall(HeldThenReleased):
         pos, s = (params["x"], 0.0, params["height"]), params["size"]
         dyn = dict(restitution=params["restitution"], linearDamping=0.0, angularDamping=0.0)
         scene.bc.changeDynamics(scene.ground, -1, restitution=0.5)
-        if params["shape"] == "sphere":
-            body = scene.add_sphere(pos, s, params["colour"], mass=0.0, **dyn)  # held until release
-        elif params["shape"] == "cylinder":
-            body = scene.add_cylinder(pos, s, 2 * s, params["colour"], mass=0.0, **dyn)
-        else:
-            body = scene.add_box(pos, (s, s, s), params["colour"], mass=0.0, **dyn)
+        body = add_shape(scene, params["shape"], pos, s, params["colour"], mass=0.0, **dyn)  # held until release
         oid = scene.add_object(params["shape"], "projectile", params["colour"], [body], size=s)
         self.hold(scene, oid, params["mass"])
 
