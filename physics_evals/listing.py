@@ -9,10 +9,9 @@ def list_tasks(suite: str) -> list[str]:
              f"{'fps':>4} {'metrics':>7}  seeds"]
     tasks = suite_tasks(suite).values()
     for t in tasks:
-        mark = "" if t.available else "   (scenario not registered yet)"
         lines.append(f"{t.name:<32} {t.family:<13} {t.split:<5} {','.join(t.scenarios):<20} {t.n_episodes:>4} "
                      f"{f'{t.context}+{t.horizon}':>8} {f'{t.width}x{t.height}':>9} {t.fps:>4} {len(t.metrics):>7}  "
-                     f"{t.seed}..{t.seed + t.n_episodes - 1}{mark}")
+                     f"{t.seed}..{t.seed + t.n_episodes - 1}")
     return lines + split_ranges(tasks)
 
 
@@ -24,7 +23,7 @@ def split_ranges(tasks) -> list[str]:
     lines = ["", "out-of-distribution ranges (training -> ood); colours "
              f"{', '.join(OOD_PALETTE)} are never in training; combinatorial scenarios are never in training"]
     for t in tasks:
-        if t.split != "ood" or not t.available:
+        if t.split != "ood":
             continue
         for name in t.scenarios:
             base = SCENARIOS[SCENARIOS[name].base]

@@ -19,10 +19,12 @@ import numpy as np
 
 from toolkit.files import atomic_write_bytes, atomic_write_json
 
+from .metrics.base import PHYSICS_GROUPS
+
 SCHEMA_VERSION = 1
 RESULTS_FILE = "results.json"
 SAMPLES_FILE = "samples.jsonl"
-SUMMARY_GROUPS = ("permanence", "plausibility", "physics_iq")  # "overall" is their mean; pixels never enter
+SUMMARY_KEYS = ("overall", *PHYSICS_GROUPS)  # each model's summary, in table order; overall: the groups' mean
 N_BOOT = 1000  # bootstrap resamples for 95% CIs
 
 
@@ -100,7 +102,7 @@ def summarize_samples(rows: list[dict], metrics: dict, tasks: list[str] | None =
     per = defaultdict(list)  # (model, group, task, metric) -> episode scores
     for r in rows:
         m = metrics.get(r["metric"])
-        if m is not None and m.group in SUMMARY_GROUPS[:2] and r["score"] is not None:
+        if m is not None and m.group in PHYSICS_GROUPS[:2] and r["score"] is not None:  # physics_iq: below
             per[(r["model"], m.group, r["task"], r["metric"])].append(r["score"])
     by_group = defaultdict(lambda: defaultdict(list))
     for (model, group, _, _), scores in per.items():
@@ -109,7 +111,7 @@ def summarize_samples(rows: list[dict], metrics: dict, tasks: list[str] | None =
         by_group[model]["physics_iq"].append(score)
     out = {}
     for model in sorted({r["model"] for r in rows}):
-        row = {g: (float(np.mean(by_group[model][g])) if by_group[model][g] else None) for g in SUMMARY_GROUPS}
+        row = {g: (float(np.mean(by_group[model][g])) if by_group[model][g] else None) for g in PHYSICS_GROUPS}
         present = [v for v in row.values() if v is not None]
         row["overall"] = float(np.mean(present)) if present else None
         out[model] = row
@@ -119,10 +121,7 @@ def summarize_samples(rows: list[dict], metrics: dict, tasks: list[str] | None =
 def _physics_iq_per_task(rows: list[dict], metrics: dict, ceiling_model: str) -> dict[tuple[str, str], float]:
     """(model, task) -> Physics-IQ score over the task's episodes, scaled by the fraction of episodes
     whose samples did not fail. Tasks where the ceiling has no values are left out."""
-    try:
-        from .metrics.physics_iq import physics_iq_score
-    except ImportError:
-        return {}
+    from .metrics.physics_iq import physics_iq_score
     values = defaultdict(lambda: defaultdict(list))  # (model, task) -> metric -> ok values
     episodes = defaultdict(set)                       # (model, task) -> episodes, and those that failed
     failed = defaultdict(set)
@@ -161,7 +160,7 @@ CONTRACT = {
     "task": ("family", "version", "n_episodes", "context_frames", "horizon"),
     "model": ("kind", "source"),
     "score": ("model", "task", "metric", "value", "ci_low", "ci_high", "n", "higher_is_better"),
-    "summary": SUMMARY_GROUPS + ("overall",),
+    "summary": SUMMARY_KEYS,
 }
 MODEL_KINDS = ("baseline", "checkpoint", "rollouts")
 
@@ -223,7 +222,7 @@ def format_table(results: dict) -> str:
     """The summary (0..100) per model, then the mean score per model and task."""
     models = list(results["models"])
     tasks = list(results["tasks"])
-    cols = SUMMARY_GROUPS + ("overall",)
+    cols = PHYSICS_GROUPS + ("overall",)
     w = max([len(m) for m in models] + [10])
     lines = [f"{'model':<{w}}  " + "  ".join(f"{c:>12}" for c in cols)]
     for m in models:
@@ -231,7 +230,7 @@ def format_table(results: dict) -> str:
         lines.append(f"{m:<{w}}  " + "  ".join(f"{_fmt(s.get(c)):>12}" for c in cols))
     per = defaultdict(list)
     for s in results["scores"]:
-        if s.get("group") in SUMMARY_GROUPS and s.get("score") is not None:
+        if s.get("group") in PHYSICS_GROUPS and s.get("score") is not None:
             per[(s["model"], s["task"])].append(s["score"])
     tw = max([len(t) for t in tasks] + [4])
     lines += ["", "mean score per task (0..100; failures count 0)",

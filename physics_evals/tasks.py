@@ -10,7 +10,7 @@ out-of-distribution ones ("ood": the scenarios' `<name>_ood` variants, whose dec
 colours lie outside training) and combinatorial ones ("comb": known pieces joined in new ways,
 never trained on). `get_tasks` selects by task name, family name or split name.
 
-Held-out seeds: training data uses seeds below `TRAIN_SEED_LIMIT`; every eval seed is at or
+Held-out seeds: training data uses seeds below scenarios' `HELD_OUT_SEED`; every eval seed is at or
 above it, in a block of its own per task and suite, so no eval episode can leak into
 training and no two tasks or suites share an episode id.
 """
@@ -19,10 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from scenarios import SCENARIOS, RenderSpec
+from scenarios import RenderSpec
+from scenarios.episode import HELD_OUT_SEED, check_seeds
 from scenarios.generate import Job, plan
 
-TRAIN_SEED_LIMIT = 1_000_000  # training seeds are < this; eval seeds start here
 SEED_BLOCK = 10_000           # seeds reserved per task (default suite in the first half, full in the second)
 
 
@@ -50,8 +50,7 @@ class Task:
     split: str = "id"             # id | ood | comb: the generalisation split the task measures
 
     def __post_init__(self):
-        if self.seed < TRAIN_SEED_LIMIT:
-            raise ValueError(f"task {self.name}: eval seed {self.seed} overlaps training seeds (< {TRAIN_SEED_LIMIT})")
+        check_seeds(self.seed, self.n_episodes, held_out=True, what=f"task {self.name}")
         for k in ("n_episodes", "context", "horizon", "height", "width", "fps"):
             if getattr(self, k) <= 0:
                 raise ValueError(f"task {self.name}: {k} must be positive, got {getattr(self, k)}")
@@ -66,11 +65,6 @@ class Task:
     @property
     def render_spec(self) -> RenderSpec:
         return RenderSpec(height=self.height, width=self.width, fps=self.fps, n_frames=self.n_frames, look=self.look)
-
-    @property
-    def available(self) -> bool:
-        """Whether every scenario of the task is registered."""
-        return all(s in SCENARIOS for s in self.scenarios)
 
     def jobs(self) -> list[Job]:
         """The (scenario, seed) of each episode, in order."""
@@ -116,7 +110,7 @@ class TaskDef:
     family: str
     scenarios: tuple[str, ...]
     metrics: tuple[str, ...]
-    block: int          # seed block index: seeds TRAIN_SEED_LIMIT + block * SEED_BLOCK + ...
+    block: int          # seed block index: seeds HELD_OUT_SEED + block * SEED_BLOCK + ...
     description: str
     version: int = 1
     split: str = "id"   # id | ood | comb
@@ -223,7 +217,7 @@ def suite_tasks(suite: str = "default") -> dict[str, Task]:
     s = SUITES[suite]
     sizes = [("", s.width, 0)] + ([("-wide", s.wide_width, WIDE_SEED_SHIFT)] if s.wide_width else [])
     tasks = [Task(name=d.name + s.suffix + tag, family=d.family, scenarios=d.scenarios, metrics=d.metrics,
-                  seed=TRAIN_SEED_LIMIT + d.block * SEED_BLOCK + s.seed_offset + shift, n_episodes=s.n_episodes,
+                  seed=HELD_OUT_SEED + d.block * SEED_BLOCK + s.seed_offset + shift, n_episodes=s.n_episodes,
                   context=s.context, horizon=s.horizon, height=s.height, width=width, fps=s.fps,
                   suite=s.name, look=s.look, version=d.version, description=d.description, split=d.split)
              for d in TASK_DEFS if d.split in s.splits for tag, width, shift in sizes]

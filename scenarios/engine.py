@@ -17,7 +17,7 @@ import numpy as np
 
 from toolkit.provenance import versions
 
-from .episode import SCHEMA_VERSION, Episode, project_to_pixels, scenarios_fingerprint
+from .episode import SCHEMA_VERSION, Episode, episode_id, project_to_pixels, scenarios_fingerprint
 from .look import GROUND_HALF, LOOKS, add_backdrop, add_ground
 
 
@@ -406,7 +406,7 @@ def run_scenario(scenario: Scenario, seed: int, spec: RenderSpec = RenderSpec(),
         events.sort(key=lambda e: (e["frame"], e["kind"], e["objects"]))
         meta = {
             "schema_version": SCHEMA_VERSION, "family": scenario.family, "scenario": scenario.name,
-            "episode_id": f"{scenario.name}-{seed:07d}", "seed": int(seed), "split": scenario.split,
+            "episode_id": episode_id(scenario.name, seed), "seed": int(seed), "split": scenario.split,
             "params": _jsonable(params),
             "render": asdict(spec), "fps": spec.fps, "sim_hz": spec.sim_hz, "height": H, "width": W, "n_frames": T,
             "camera": {"view": view, "projection": proj, "near": NEAR, "far": FAR, **asdict(scenario.camera(params))},

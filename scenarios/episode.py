@@ -33,8 +33,31 @@ REQUIRED_META = ("schema_version", "family", "scenario", "episode_id", "seed", "
                  "height", "width", "n_frames", "camera", "objects", "states", "events", "caption", "versions")
 
 
+# The one split of seeds: training episodes use seeds below HELD_OUT_SEED, evaluation episodes seeds from
+# it on, so no evaluation clip was ever trained on. The simulator and the harness both check with check_seeds.
+HELD_OUT_SEED = 1_000_000
+
+
 class EpisodeError(ValueError):
     """An episode on disk is missing, incomplete or inconsistent. The message names the file."""
+
+
+def episode_id(scenario: str, seed: int) -> str:
+    """The id (and folder name) of a scenario's episode for a seed: free_fall-1000000."""
+    return f"{scenario}-{seed:07d}"
+
+
+def check_seeds(first: int, n: int, held_out: bool, what: str) -> None:
+    """Raise ValueError, naming `what`, unless seeds first..first+n-1 lie wholly in the training range
+    (0 <= seed < HELD_OUT_SEED) or, with `held_out`, wholly in the held-out range (seed >= HELD_OUT_SEED)."""
+    last = first + max(n, 1) - 1
+    if held_out and first < HELD_OUT_SEED:
+        raise ValueError(f"{what}: held-out seeds {first}..{last} reach below {HELD_OUT_SEED} into the training seeds")
+    if not held_out and first < 0:
+        raise ValueError(f"{what}: training seeds must be >= 0, got {first}")
+    if not held_out and last >= HELD_OUT_SEED:
+        raise ValueError(f"{what}: training seeds {first}..{last} reach the held-out seeds (>= {HELD_OUT_SEED}); "
+                         f"they must stay below")
 
 
 @dataclass

@@ -15,7 +15,7 @@ from tqdm import tqdm
 from toolkit.pool import process_pool
 
 from .engine import RenderSpec
-from .episode import is_current
+from .episode import episode_id, is_current
 from .registry import get_scenario
 
 
@@ -26,7 +26,7 @@ class Job:
 
     def folder(self, root: Path) -> Path:
         s = get_scenario(self.scenario)
-        return Path(root) / s.family / s.name / f"{s.name}-{self.seed:07d}"
+        return Path(root) / s.family / s.name / episode_id(s.name, self.seed)
 
 
 def plan(names: list[str], n: int, seed: int) -> list[Job]:

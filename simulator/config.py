@@ -44,7 +44,7 @@ class DataConfig:
     root: str = "data/episodes"     # where episodes live (generated there when missing)
     families: tuple[str, ...] = ("gravity", "occlusion", "state_change", "shatter")  # scenario families used
     episodes_per_scenario: int = 64 # episodes generated per scenario for training
-    seed: int = 0                   # first data seed (episode k has seed + k); must stay below 1_000_000
+    seed: int = 0                   # first data seed (episode k has seed + k); all below the held-out seeds
     render_size: int = 64           # episodes are rendered at this height and width (and resized to `sizes`)
     render_frames: int = 32         # frames per rendered episode
     fps: int = 15                   # frames per second of the rendered episodes
@@ -220,6 +220,17 @@ def set_value(cfg: Config, key: str, value) -> None:
     setattr(obj, name, _coerce(key, value, tp))
 
 
+def check_data_seeds(d: DataConfig) -> None:
+    """Every training seed below the held-out ones, by the scenarios' one rule (scenarios.episode)."""
+    from scenarios.episode import check_seeds
+    from scenarios.registry import FAMILIES
+    n = d.episodes_per_scenario * sum(len(FAMILIES.get(f, ())) for f in d.families)  # seeds seed..seed+n-1
+    try:
+        check_seeds(d.seed, n, held_out=False, what="data.seed")
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+
+
 def validate(cfg: Config) -> None:
     """Cross-field checks, each naming the keys involved."""
     m, d, t = cfg.model, cfg.data, cfg.train
@@ -233,10 +244,7 @@ def validate(cfg: Config) -> None:
         raise ConfigError(f"train.sampler must be 'euler' or 'heun', got '{t.sampler}'")
     if t.amp not in ("none", "bf16"):
         raise ConfigError(f"train.amp must be 'none' or 'bf16', got '{t.amp}'")
-    if not 0 <= d.seed < 1_000_000:
-        raise ConfigError(f"data.seed {d.seed}: training seeds must lie in [0, 1000000) (held-out seeds start there)")
-    if d.seed + d.episodes_per_scenario > 1_000_000:
-        raise ConfigError("data.seed + data.episodes_per_scenario must stay below 1000000 (held-out seeds)")
+    check_data_seeds(d)
     for size in d.sizes:
         if any(v < 1 for v in size):
             raise ConfigError(f"data.sizes entry {size} must be positive (frames, height, width)")

@@ -17,9 +17,7 @@ import torch
 from scenarios import FAMILIES, RenderSpec, load_episode
 from scenarios.generate import generate_many
 
-from .config import ConfigError, DataConfig
-
-HELD_OUT_SEED = 1_000_000  # the harness's evaluation seeds start here; training stays below
+from .config import ConfigError, DataConfig, check_data_seeds
 
 
 def scenario_names(families: tuple[str, ...]) -> list[str]:
@@ -37,8 +35,7 @@ def data_plan(cfg: DataConfig) -> dict:
     """What the training data is: recorded in every checkpoint."""
     names = scenario_names(cfg.families)
     n = len(names) * cfg.episodes_per_scenario
-    if cfg.seed + n > HELD_OUT_SEED:
-        raise ConfigError(f"data seeds {cfg.seed}..{cfg.seed + n - 1} reach the held-out range (>= {HELD_OUT_SEED})")
+    check_data_seeds(cfg)  # again: a DataConfig may have changed since it was validated
     return {"root": cfg.root, "scenarios": names, "n": n, "seed": cfg.seed, "seeds": [cfg.seed, cfg.seed + n - 1],
             "render": [cfg.render_size, cfg.render_size, cfg.fps, cfg.render_frames], "val_every": cfg.val_every}
 

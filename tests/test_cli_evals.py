@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from _evals_helpers import real_registry, write_npz
+from _evals_helpers import write_npz
 from physics_evals.__main__ import main
 from physics_evals.tasks import TASK_DEFS, suite_tasks
 
@@ -29,14 +29,11 @@ def test_ls_lists_tasks_models_and_metrics(capsys):
     out = capsys.readouterr().out
     assert all(m in out for m in ("ground_truth", "resimulated", "copy_last_frame", "linear_extrapolation",
                                   "rollouts:DIR", "checkpoint:PATH"))
-    if real_registry() is not None:
-        assert main(["ls", "metrics"]) == 0
-        assert "presence_accuracy" in capsys.readouterr().out
+    assert main(["ls", "metrics"]) == 0
+    assert "presence_accuracy" in capsys.readouterr().out
 
 
 def test_run_prints_a_table_writes_results_and_hands_them_to_the_report(tmp_path, roots, capsys, monkeypatch):
-    if real_registry() is None:
-        pytest.skip("physics_evals.metrics.METRICS does not exist yet")
     import physics_evals.report as report
     calls = []
     monkeypatch.setattr(report, "write_report", lambda paths, out: calls.append((paths, out)))
@@ -99,11 +96,10 @@ def test_export_then_validate_round_trips(tmp_path, roots, capsys):
     assert main(["validate", str(outside), "--tasks", "gravity-drop", "--limit", "2"]) == 0
     capsys.readouterr()
     # and the outside model scores through run
-    if real_registry() is not None:
-        assert main(["run", "--tasks", "gravity-drop", "--limit", "2", "--models", f"rollouts:{outside}",
-                     "--workers", "1", "--no-progress", "--no-report", *roots]) == 0
-        (path,) = (tmp_path / "results").glob("*/results.json")
-        assert json.loads(path.read_text())["models"]["mine"]["kind"] == "rollouts"
+    assert main(["run", "--tasks", "gravity-drop", "--limit", "2", "--models", f"rollouts:{outside}",
+                 "--workers", "1", "--no-progress", "--no-report", *roots]) == 0
+    (path,) = (tmp_path / "results").glob("*/results.json")
+    assert json.loads(path.read_text())["models"]["mine"]["kind"] == "rollouts"
 
 
 def test_validate_names_every_bad_file(tmp_path, capsys):

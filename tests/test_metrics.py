@@ -7,9 +7,9 @@ import pytest
 
 import scenarios
 from physics_evals import probes
-from physics_evals.metrics import (GROUPS, METRICS, Clip, ClipError, UnknownMetricError, evaluate, get_metric, summarise,
-                                   summary_groups)
-from physics_evals.metrics import fixtures
+from physics_evals.metrics import GROUPS, METRICS, Clip, ClipError, UnknownMetricError, evaluate, get_metric
+from physics_evals.results import summarize_samples
+import stub_scenes as fixtures
 
 SPEC = scenarios.RenderSpec(height=64, width=64, fps=15, n_frames=16)
 DROP = {"height": 1.5, "restitution": 0.6, "release": 0.0}  # falling from frame 0
@@ -89,7 +89,7 @@ MUST_FAIL = {
 
 
 def test_registry_names_groups_and_declarations():
-    assert summary_groups() == BINDING
+    assert {g: [n for n, m in METRICS.items() if m.group == g] for g in GROUPS} == BINDING
     assert set(MUST_FAIL) == set(METRICS)
     for m in METRICS.values():
         assert m.group in GROUPS and m.scale > 0 and m.unit is not None and m.description
@@ -150,16 +150,22 @@ def test_breaking_when_the_truth_does_not_costs_the_horizon(eps):
 
 
 def test_summary_groups_and_overall(eps):
+    """The one summary formula (results.summarize_samples) on the real metrics of one clip."""
     ep, context = eps["pass"]
-    truth = summarise({n: METRICS[n].score(v) for n, v in evaluate(truth_clip(ep, context)).items()})
-    frozen = summarise({n: METRICS[n].score(v) for n, v in evaluate(Clip(ep, context, copy_last(ep, context))).items()})
-    assert set(truth) == set(GROUPS) | {"overall"}
-    assert all(truth[g] == pytest.approx(100.0) for g in truth)
+
+    def rows(model, values):
+        return [{"model": model, "task": "t", "episode_id": ep.episode_id, "metric": n, "status": "ok",
+                 "value": None if math.isnan(v) else v} for n, v in values.items()]
+    truth = evaluate(truth_clip(ep, context))
+    frozen = evaluate(Clip(ep, context, copy_last(ep, context)))
+    blurry = {**truth, "psnr": 0.0, "ssim": 0.0}  # physics of the truth, the worst pixels
+    summary = summarize_samples(rows("resimulated", truth) + rows("truth", truth) + rows("frozen", frozen)
+                                + rows("blurry", blurry), METRICS)
+    assert set(summary["truth"]) == {"permanence", "plausibility", "physics_iq", "overall"}
+    assert all(v == pytest.approx(100.0) for v in summary["truth"].values())
     for g in ("permanence", "plausibility", "physics_iq", "overall"):
-        assert frozen[g] < 80.0, (g, frozen)
-    # pixels never enter overall
-    assert summarise({"psnr": 0.0, "presence_accuracy": 100.0})["overall"] == 100.0
-    assert math.isnan(summarise({})["overall"])
+        assert summary["frozen"][g] < 80.0, (g, summary["frozen"])
+    assert summary["blurry"] == summary["truth"]  # pixels never enter the summary
 
 
 def test_ceiling_makes_a_second_take_score_100(eps):

@@ -5,7 +5,7 @@ import pytest
 import scenarios
 from physics_evals.metrics import Clip, METRICS, physics_iq_score
 from physics_evals.metrics import physics_iq as piq
-from physics_evals.metrics import fixtures
+import stub_scenes as fixtures
 
 
 def _video(frames):

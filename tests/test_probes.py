@@ -6,7 +6,7 @@ import pytest
 import scenarios
 from physics_evals import probes, tracker
 from physics_evals.metrics import METRICS
-from physics_evals.metrics import fixtures
+import stub_scenes as fixtures
 
 SPEC = scenarios.RenderSpec(height=64, width=64, fps=15, n_frames=16)
 CONTEXT = 4

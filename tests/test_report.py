@@ -19,6 +19,7 @@ from physics_evals.report.load import load_results
 from physics_evals.results import score_samples, summarize_samples, task_scores, write_run
 from physics_evals.rollouts import rollout_path
 from scenarios import RenderSpec, generate_episode
+from scenarios.episode import HELD_OUT_SEED, episode_id
 from toolkit.provenance import PROJECT_ROOT, versions
 
 SPEC = RenderSpec(height=32, width=32, n_frames=12)
@@ -68,8 +69,8 @@ def make_results(root: Path, run_id="run-a", models=tuple(QUALITY), task_version
     for task, (family, scenario) in TASKS.items():
         ids = []
         for k in range(N_EP):
-            ep = generate_episode("free_fall", 1_000_000 + k, SPEC)
-            eid = f"{scenario}-{1_000_000 + k:07d}"
+            ep = generate_episode("free_fall", HELD_OUT_SEED + k, SPEC)
+            eid = episode_id(scenario, HELD_OUT_SEED + k)
             ep.meta = {**ep.meta, "family": family, "scenario": scenario, "episode_id": eid}
             if not (episodes_root / family / scenario / eid / "meta.json").exists():
                 ep.save(episodes_root)

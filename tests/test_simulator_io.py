@@ -11,7 +11,8 @@ import torch
 from simulator import checkpoint as ckpt
 from simulator.adapter import ContextError, Task, load
 from simulator.config import ConfigError, get_config
-from simulator.data import HELD_OUT_SEED, data_plan, scenario_names
+from scenarios.episode import HELD_OUT_SEED
+from simulator.data import data_plan, scenario_names
 from simulator.model import DiT
 from simulator.sample import WorldModel
 from simulator.tokenizer import encode, encode_batch
@@ -131,11 +132,12 @@ def test_config_overrides_and_registry():
 def test_training_data_stays_below_the_held_out_seeds():
     names = scenario_names(("gravity",))
     assert "free_fall" in names
-    cfg = get_config("tiny", ["data.families=[\"gravity\"]", f"data.seed={HELD_OUT_SEED - 10}",
-                              "data.episodes_per_scenario=5"])
-    if len(names) * 5 > 10:
-        with pytest.raises(ConfigError, match="held-out"):
-            data_plan(cfg.data)
+    cfg = get_config("tiny", ["data.families=[\"gravity\"]", "data.episodes_per_scenario=5"])
+    cfg.data.seed = HELD_OUT_SEED - 10  # len(names) * 5 seeds from here reach the held-out ones
+    with pytest.raises(ConfigError, match="held-out"):
+        data_plan(cfg.data)
+    with pytest.raises(ConfigError, match=r"data.seed: training seeds 999990\.\.\d+ reach the held-out"):
+        get_config("tiny", ["data.families=[\"gravity\"]", "data.episodes_per_scenario=5", f"data.seed={cfg.data.seed}"])
     cfg.data.seed = 0
     assert data_plan(cfg.data)["seeds"][1] < HELD_OUT_SEED
 

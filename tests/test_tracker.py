@@ -4,7 +4,7 @@ import pytest
 
 import scenarios
 from physics_evals import tracker
-from physics_evals.metrics import fixtures
+import stub_scenes as fixtures
 from physics_evals.metrics.motion import fitted_acceleration, free_flight_window
 from physics_evals.metrics.base import Clip
 

@@ -16,6 +16,7 @@ from .external import Checkpoint, RolloutFolder, rollout_folder_models
 BUILTIN = {"ground_truth": GroundTruth, "resimulated": Resimulated, "copy_last_frame": CopyLastFrame,
            "linear_extrapolation": LinearExtrapolation}
 CEILING = "resimulated"                            # the physical-variance ceiling every score is relative to
+FLOORS = ("copy_last_frame", "linear_extrapolation")  # the baselines every real model should beat
 REFERENCE_CHECKPOINT = PROJECT_ROOT / "simulator" / "reference"  # our reference model, a default once it exists
 
 

@@ -13,7 +13,8 @@ import io
 import math
 from dataclasses import dataclass, field
 
-from .load import CEILING, FLOORS, GROUPS, Results, role_of
+from ..models import CEILING, FLOORS
+from .load import GROUPS, Results, role_of
 from .stats import check, intervals, summarize
 
 MISSING = "—"
@@ -62,7 +63,7 @@ def digits_for(values: list[float]) -> int:
 
 def rank_models(results: Results) -> list[str]:
     """Best overall first; models without an overall go last; the references are always present."""
-    models = set(results.models) | set(CEILING) | set(FLOORS)
+    models = set(results.models) | {CEILING} | set(FLOORS)
     def key(m):
         v = results.summary.get(m, {}).get("overall")
         missing = v is None or math.isnan(v)

@@ -10,12 +10,11 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-RESULTS_FILE = "results.json"
-SAMPLES_FILE = "samples.jsonl"
-DEFAULT_RESULTS_ROOT = Path("results")
-GROUPS = ("overall", "permanence", "plausibility", "physics_iq")  # summary columns, in table order
-CEILING = ("resimulated",)
-FLOORS = ("copy_last_frame", "linear_extrapolation")
+from ..models import CEILING, FLOORS
+from ..options import RESULTS_ROOT as DEFAULT_RESULTS_ROOT
+from ..results import RESULTS_FILE, SAMPLES_FILE, SUMMARY_KEYS
+
+GROUPS = SUMMARY_KEYS  # the summary columns of every table, in order
 
 
 class ReportError(ValueError):
@@ -144,4 +143,4 @@ def load_results(paths: list[str | Path]) -> Results:
 
 
 def role_of(model: str) -> str:
-    return "ceiling" if model in CEILING else "floor" if model in FLOORS else ""
+    return "ceiling" if model == CEILING else "floor" if model in FLOORS else ""

@@ -17,7 +17,8 @@ from collections import defaultdict
 
 import numpy as np
 
-from .load import CEILING, GROUPS, Results
+from ..models import CEILING
+from .load import GROUPS, Results
 
 N_BOOT = 500          # draws; ~10 ms each for 3000 samples, and the 2.5% tail still rests on ~12 draws
 BOOT_SEED = 0         # the bootstrap is seeded so a report is a pure function of its inputs
@@ -38,17 +39,14 @@ def metrics_of(results: Results) -> dict:
                                float(rec["scale"]), _unused, aggregation=rec.get("aggregation", "mean"))
     missing = {r["metric"] for r in results.samples} - set(out)
     if missing:
-        try:
-            from physics_evals.metrics import METRICS
-            out.update({m: METRICS[m] for m in missing if m in METRICS})
-        except ImportError:
-            pass
+        from physics_evals.metrics import METRICS
+        out.update({m: METRICS[m] for m in missing if m in METRICS})
     return out
 
 
 def ceiling_model(results: Results) -> str:
-    names = {run.data["run"].get("ceiling_model", CEILING[0]) for run in results.runs}
-    return names.pop() if len(names) == 1 else CEILING[0]
+    names = {run.data["run"].get("ceiling_model", CEILING) for run in results.runs}
+    return names.pop() if len(names) == 1 else CEILING
 
 
 def summarize(results: Results, rows: list[dict], tasks: list[str] | None = None) -> dict[str, dict]:
