@@ -101,20 +101,21 @@ class Strike(Scenario):
         v = params["speed"] * u
         scene.bc.resetBaseVelocity(ball, v.tolist(), (np.cross((0.0, 0.0, 1.0), v) / r).tolist())  # rolling: v = w x r
         bid = scene.add_object("ball", "projectile", params["ball_colour"], [ball], radius=r, mass=params["ball_mass"])
-        scene.scratch.update(glass=glass, gid=gid, anchor=anchor, ball=ball, bid=bid, decided=False,
+        scene.scratch.update(glass=glass, shards=set(glass.bodies), gid=gid, anchor=anchor, ball=ball, bid=bid, decided=False,
                              v_prev=v, rng=np.random.default_rng(params["layout_seed"] + 1))
 
     def on_step(self, scene: Scene, params):
         s = scene.scratch
         if not s["decided"]:
-            shards = set(s["glass"].bodies)
-            if any(c[2] in shards for c in scene.contacts(s["ball"])):
+            if any(c[2] in s["shards"] for c in scene.contacts(s["ball"])):
                 s["decided"] = True
                 self.impact(scene, params, s["v_prev"])
+            else:  # the ball's velocity just before the touch is only needed until the touch
+                s["v_prev"] = np.array(scene.bc.getBaseVelocity(s["ball"])[0])
         last_step_of_frame = (scene.step_index + 1) % scene.spec.steps_per_frame == 0
         if s["glass"].broken and last_step_of_frame:  # the anchor is only read when a frame is recorded
+            s["glass"].settle(scene)
             s["glass"].follow(scene, s["anchor"])
-        s["v_prev"] = np.array(scene.bc.getBaseVelocity(s["ball"])[0])
 
     def impact(self, scene: Scene, params, v_in: np.ndarray) -> None:
         """The ball has just touched the pane carrying velocity v_in: break it or let it bounce."""

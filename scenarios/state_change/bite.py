@@ -79,7 +79,7 @@ class Bite(Scenario):
                             for x in grid for y in grid if x * x + y * y <= R * R])  # (V, 3)
         vis = scene.bc.createVisualShape(p.GEOM_BOX, halfExtents=[VOXEL / 2] * 3,
                                          rgbaColor=(*rgb_of(params["food_colour"]), 1))
-        voxels = [scene.bc.createMultiBody(0.0, -1, vis, basePosition=c.tolist()) for c in centres]
+        voxels = scene.add_visuals(vis, centres.tolist())
         anchor = scene.add_anchor((0.0, 0.0, height / 2))  # the food's recorded pose; never eaten
         angles = self.bite_angles(params)
         food = scene.add_object("burger", "food", params["food_colour"], [anchor] + voxels,

@@ -132,11 +132,11 @@ class Brush(Scenario):
         new = []
         while s["next_decal"] < len(s["decals"]) and s["decals"][s["next_decal"]][0] <= i + 1:
             xyz = s["decals"][s["next_decal"]][1]
-            new.append(scene.bc.createMultiBody(0.0, -1, s["vis"], basePosition=[xyz[0], xyz[1], s["top"] + 0.001]))
+            new.append([xyz[0], xyz[1], s["top"] + 0.001])
             _stamp(s["painted"], s["grid"], xyz[:2], params["stroke_width"] / 2)
             s["next_decal"] += 1
         if new:
-            scene.add_bodies(s["paint"], new)
+            scene.add_bodies(s["paint"], scene.add_visuals(s["vis"], new))
 
     def on_frame(self, scene: Scene, params):
         s = scene.scratch

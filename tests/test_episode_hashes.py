@@ -1,0 +1,51 @@
+"""Episodes stay byte-identical across changes that are not meant to change the physics.
+
+tests/episode_hashes.json holds the sha256 of the arrays and of the recorded meta (all but
+`versions`) of one small episode of every scenario. A speed-up, a refactor or a new option must
+leave them all as they are. A deliberate change of physics, sampling or rendering regenerates
+them, and its commit says why:
+
+    python tests/test_episode_hashes.py --update
+"""
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from scenarios import SCENARIOS, RenderSpec, generate_episode
+
+HASHES = Path(__file__).parent / "episode_hashes.json"
+SPEC = RenderSpec(height=32, width=32, n_frames=20)  # 20 frames at 15 fps: past every strike's hit (frame 15)
+SEED = 7
+
+
+def digest(name: str) -> dict[str, str]:
+    ep = generate_episode(name, SEED, SPEC)
+    meta = {k: v for k, v in ep.meta.items() if k != "versions"}  # git revision and code hash change every commit
+    h = {k: hashlib.sha256(getattr(ep, k).tobytes()).hexdigest()[:16] for k in ("rgb", "seg", "depth")}
+    h["meta"] = hashlib.sha256(json.dumps(meta, sort_keys=True).encode()).hexdigest()[:16]
+    return h
+
+
+KNOWN = json.loads(HASHES.read_text()) if HASHES.is_file() else {}
+
+
+@pytest.mark.parametrize("name", sorted(KNOWN))
+def test_episode_bytes_are_unchanged(name):
+    if name not in SCENARIOS:
+        pytest.fail(f"{name} is in {HASHES.name} but no longer a scenario: regenerate it (see this module's docstring)")
+    assert digest(name) == KNOWN[name], f"{name}: episode bytes changed; if that is deliberate, regenerate {HASHES.name}"
+
+
+def test_every_scenario_has_hashes():
+    missing = sorted(set(SCENARIOS) - set(KNOWN))
+    assert not missing, f"no recorded hashes for {', '.join(missing)}: python tests/test_episode_hashes.py --update"
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["--update"]:
+        sys.exit(__doc__)
+    HASHES.write_text(json.dumps({name: digest(name) for name in sorted(SCENARIOS)}, indent=1, sort_keys=True) + "\n")
+    print(f"wrote {HASHES} ({len(SCENARIOS)} scenarios)")
