@@ -28,7 +28,8 @@ def cmd_generate(args) -> int:
     overrides = dict(_key_value(kv) for kv in args.set or [])
     for name in names:
         SCENARIOS[name].check_overrides(overrides)
-    folders = generate_many(args.out, names, args.n, args.seed, spec, workers=args.workers, params=overrides)
+    folders = generate_many(args.out, names, args.n, args.seed, spec, workers=args.workers, params=overrides,
+                            backend=args.backend, ray_address=args.ray_address)
     print(f"{len(folders)} episodes of {', '.join(names)} in {args.out}")
     return 0
 
@@ -87,6 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--sim-hz", type=positive_int, default=RenderSpec.sim_hz, help="physics steps per second")
     g.add_argument("--set", nargs="+", metavar="KEY=VALUE", help="fix a scenario parameter (see `ls`), e.g. height=1.2")
     g.add_argument("--workers", type=positive_int, default=default_workers(), help="processes (default: all cores)")
+    g.add_argument("--backend", choices=("local", "ray"), default="local",
+                   help="local: a process pool here; ray: Ray tasks on a cluster that sees --out at the same path")
+    g.add_argument("--ray-address", help="Ray cluster to join with --backend ray (e.g. auto, ray://head:10001); "
+                   "default: RAY_ADDRESS if set, else a Ray instance started on this machine")
     g.set_defaults(fn=cmd_generate)
 
     ls = sub.add_parser("ls", help="families, scenarios and their parameter ranges")
