@@ -52,14 +52,24 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def _rollout_file(results: dict, model: str, task: str, episode_id: str) -> Path | None:
+def _key(row: dict) -> tuple:
+    """(model, sample seed or None, task, episode): one rollout."""
+    return row["model"], row.get("sample_seed"), row["task"], row["episode_id"]
+
+
+def _folder(model: str, seed: int | None) -> str:
+    """The rollout folder of a model's sample (the Adapter.cache_name rule)."""
+    return model if seed is None else f"{model}@seed{seed}"
+
+
+def _rollout_file(results: dict, model: str, folder: str, task: str, episode_id: str) -> Path | None:
     """Where the run read the model's rollout of one episode (None when there is none)."""
     rec = results["models"].get(model, {})
     try:
         if rec.get("kind") == "rollouts":  # read in place from <root>/<folder>/<task>/...
             source = Path(rec["source"])
             return find_rollout(source.parent, source.name, task, episode_id)
-        return find_rollout(results["run"].get("rollouts_root", options.ROLLOUTS_ROOT), model, task, episode_id)
+        return find_rollout(results["run"].get("rollouts_root", options.ROLLOUTS_ROOT), folder, task, episode_id)
     except RolloutError:
         return None
 
@@ -73,17 +83,18 @@ def bundle(results_dir: Path, out: Path | None = None) -> Path:
         raise BundleError(f"{samples_path}: missing (a bundle needs the per-episode samples)")
     rows = _read_samples(samples_path.read_bytes(), samples_path)
     rollouts = []
-    for model, task, episode_id in sorted({(r["model"], r["task"], r["episode_id"]) for r in rows}):
-        path = _rollout_file(results, model, task, episode_id)
-        entry = {"model": model, "task": task, "episode_id": episode_id}
+    for key in sorted({_key(r) for r in rows}, key=str):
+        model, seed, task, episode_id = key
+        folder = _folder(model, seed)  # rollouts/<model>[@seed<s>]/
+        path = _rollout_file(results, model, folder, task, episode_id)
+        entry = {"model": model, "sample_seed": seed, "task": task, "episode_id": episode_id}
         if path is None:
-            failed = all(r["status"] != "ok" for r in rows if (r["model"], r["task"], r["episode_id"]) == (model, task, episode_id))
-            if not failed:
-                raise BundleError(f"{rollout_path(results['run'].get('rollouts_root', 'rollouts'), model, task, episode_id, '.npz|.mp4')}: "
-                                  f"scored rollout of {model} on {task}/{episode_id} is missing; it cannot be bundled")
+            if any(r["status"] == "ok" for r in rows if _key(r) == key):
+                raise BundleError(f"{rollout_path(results['run'].get('rollouts_root', 'rollouts'), folder, task, episode_id, '.npz|.mp4')}: "
+                                  f"scored rollout of {folder} on {task}/{episode_id} is missing; it cannot be bundled")
             rollouts.append({**entry, "path": None, "sha256": None, "bytes": None})  # its samples failed: no file
             continue
-        rollouts.append({**entry, "path": f"{model}/{task}/{path.name}", "sha256": sha256_file(path),
+        rollouts.append({**entry, "path": f"{folder}/{task}/{path.name}", "sha256": sha256_file(path),
                          "bytes": path.stat().st_size})
     files = {name: (results_dir / name).read_bytes() for name in (RESULTS_FILE, SAMPLES_FILE)}
     manifest = {
@@ -162,6 +173,15 @@ def check_aggregates(results: dict, rows: list[dict], metrics: dict, where: str)
             if r is None or not _close(s.get(key), r.get(key)):
                 raise BundleError(f"{where}: {s['model']} / {s['task']} / {s['metric']}: {key} {s.get(key)} in "
                                   f"results.json, {None if r is None else r.get(key)} from samples.jsonl")
+    if results.get("seeds"):  # multi-seed models: each seed's summary, the mean and the sd over seeds
+        from .seeds import seed_record
+        for model, rec in seed_record(rows, metrics, ceiling).items():
+            for stat in ("mean", "sd"):
+                for g, v in rec[stat].items():
+                    bundled = results["seeds"].get(model, {}).get(stat, {}).get(g)
+                    if not _close(bundled, v):
+                        raise BundleError(f"{where}: seeds of {model}: {stat} {g} {bundled} in results.json, "
+                                          f"{v} from samples.jsonl")
     summary = summarize_samples(rows, metrics, ceiling_model=ceiling)
     for model, groups in results["summary"].items():
         if model not in summary:
@@ -201,16 +221,18 @@ def rescore(results: dict, rows: list[dict], rollouts_dir: Path, episodes_root: 
     failed = ensure_episodes(list(tasks.values()), episodes_root, workers, progress=False, warn=warn)
     if failed:
         raise BundleError(f"{where}: episode {next(iter(failed))} cannot be regenerated: {next(iter(failed.values()))}")
-    expected = defaultdict(dict)  # (model, task, episode) -> metric -> row
+    expected = defaultdict(dict)  # (model, sample seed, task, episode) -> metric -> row
     for r in rows:
-        expected[(r["model"], r["task"], r["episode_id"])][r["metric"]] = r
+        expected[_key(r)][r["metric"]] = r
     n = 0
-    for (model, task_name, episode_id), by_metric in sorted(expected.items()):
+    for (model, seed, task_name, episode_id), by_metric in sorted(expected.items(), key=lambda kv: str(kv[0])):
         task = tasks[task_name]
         folder = next((f for f in task.episode_folders(episodes_root) if f.name == episode_id), None)
         if folder is None:
             raise BundleError(f"{where}: episode {episode_id} is not one of task {task_name}'s episodes")
-        job = Job(RolloutFolder(rollouts_dir, model), task, folder, tuple(by_metric), rollouts_dir)
+        reader = RolloutFolder(rollouts_dir, _folder(model, seed), name=model)
+        reader.sample_seed = seed
+        job = Job(reader, task, folder, tuple(by_metric), rollouts_dir)
         for new in score_job(job, metrics):
             old = by_metric[new["metric"]]
             n += 1

@@ -28,6 +28,7 @@ from .episodes import ensure_episodes, select_tasks, usable_episodes
 from .models import CEILING, Adapter, default_model_specs, resolve_models
 from .options import EPISODES_ROOT, RESULTS_ROOT, ROLLOUTS_ROOT
 from .results import SCHEMA_VERSION, score_samples, summarize_samples, task_scores, write_run
+from .seeds import per_seed, seed_record
 from .rollouts import RolloutError, check_frames, load_rollout, read_info, rollout_path, write_rollout
 from .tasks import SUITES, Task
 
@@ -43,6 +44,7 @@ class RunConfig:
     episodes_root: Path = EPISODES_ROOT           # held-out episode cache
     workers: int = field(default_factory=default_workers)  # scoring processes (1: in this process)
     seed: int = 0                                 # bootstrap CIs and re-simulation noise
+    seeds: list[int] | None = None                # sampling seeds of checkpoint models (seeds.py); None: one, 0
     progress: bool = True                         # tqdm bars on stderr
     command: str = ""                             # the command line, for the record
 
@@ -81,7 +83,7 @@ def obtain_rollout(model: Adapter, task: Task, episode, rollouts_root: Path, mak
     model version, otherwise made now and cached atomically. Raises RolloutError."""
     if not model.cached:
         return model.rollout(episode.rgb[:task.context], episode.caption, task, episode)
-    path = rollout_path(rollouts_root, model.name, task.name, episode.episode_id)
+    path = rollout_path(rollouts_root, model.cache_name, task.name, episode.episode_id)
     # the episode's own provenance is part of the key: a remade episode invalidates its rollouts
     fingerprint = f"{model.fingerprint(task)}/{episode.meta['versions'].get('scenarios_source', '')}"
     if path.is_file() and read_info(path).get("fingerprint") == fingerprint:
@@ -104,6 +106,8 @@ def score_job(job: Job, metrics: dict | None = None) -> list[dict]:
     from .metrics.base import Clip
     metrics = metrics if metrics is not None else registry()
     base = {"model": job.model.name, "task": job.task.name, "episode_id": job.folder.name}
+    if job.model.sample_seed is not None:  # one of several samples of the model (run --seeds)
+        base["sample_seed"] = job.model.sample_seed
     error, frames, episode = job.error, None, None
     if error is None:
         try:
@@ -140,11 +144,11 @@ def _serial_rollouts(models: list[Adapter], tasks: list[Task], folders: dict, cf
         try:
             obtain_rollout(m, t, load_episode(folder), cfg.rollouts_root)
         except (RolloutError, EpisodeError) as e:
-            errors[(m.name, t.name, folder.name)] = str(e)
+            errors[(m.cache_name, t.name, folder.name)] = str(e)
         except OSError:  # the cache or the disk, not the model: the run stops, naming the file
             raise
         except Exception as e:
-            errors[(m.name, t.name, folder.name)] = f"model {m.name} on {t.name}/{folder.name}: {type(e).__name__}: {e}"
+            errors[(m.cache_name, t.name, folder.name)] = f"model {m.name} on {t.name}/{folder.name}: {type(e).__name__}: {e}"
     return errors
 
 
@@ -165,6 +169,8 @@ def run(cfg: RunConfig, tasks: list[Task] | None = None, metrics: dict | None = 
     if CEILING not in [m.name for m in models]:  # every score is relative to the physical variance
         models += resolve_models([CEILING], seed=cfg.seed)
         warn(f"note: added model {CEILING}: it sets the physical-variance ceiling of every score")
+    if cfg.seeds:  # every checkpoint model once per sampling seed (seeds.py)
+        models = per_seed(models, cfg.seeds)
 
     # every folder the run writes to, and every model, is checked before any work: one line, not 0 scores
     check_writable(cfg.out, "results folder (--out)")
@@ -177,7 +183,7 @@ def run(cfg: RunConfig, tasks: list[Task] | None = None, metrics: dict | None = 
     folders = usable_episodes(tasks, cfg.episodes_root, failed)
     errors = _serial_rollouts(models, tasks, folders, cfg)
     jobs = [Job(m, t, f, tuple(k for k in t.metrics if k in metrics), cfg.rollouts_root,
-                errors.get((m.name, t.name, f.name)))
+                errors.get((m.cache_name, t.name, f.name)))
             for m in models for t in tasks for f in folders[t.name]]
     rows = []
     bar = tqdm(total=len(jobs), desc="scoring", unit="clip", disable=not cfg.progress)
@@ -203,20 +209,23 @@ def run(cfg: RunConfig, tasks: list[Task] | None = None, metrics: dict | None = 
                 "git_revision": git_revision(), "versions": versions(), "seed": cfg.seed,
                 "command": cfg.command, "suite": suite,
                 "limit": cfg.limit, "workers": cfg.workers, "rollouts_root": str(cfg.rollouts_root),
-                "episodes_root": str(cfg.episodes_root), "ceiling_model": CEILING,
+                "episodes_root": str(cfg.episodes_root), "ceiling_model": CEILING, "sample_seeds": cfg.seeds,
                 "seconds": round(time.time() - t0, 2)},
         "tasks": {t.name: {**t.record(), "n_episodes": len(folders[t.name]),
                            "episode_ids": [f.name for f in folders[t.name]],
                            "skipped_episodes": {f.name: failed[f] for f in t.episode_folders(cfg.episodes_root)
                                                 if f in failed}}
                   for t in tasks},
-        "models": {m.name: m.record() for m in models},
+        "models": {m.name: {**m.record(), **({"seeds": sorted(cfg.seeds)} if cfg.seeds and m.kind == "checkpoint"
+                                             else {})} for m in models},
         "scores": task_scores(rows, metrics, cfg.seed),
         "summary": summarize_samples(rows, metrics, ceiling_model=CEILING),
         "metrics": {k: {"group": m.group, "higher_is_better": m.higher_is_better, "perfect": m.perfect,
                         "scale": m.scale, "unit": m.unit, "aggregation": m.aggregation}
                     for k, m in metrics.items() if any(k in t.metrics for t in tasks)},
     }
+    if cfg.seeds:  # extra field: each multi-seed model's summary per seed, and their mean and sd
+        results["seeds"] = seed_record(rows, metrics, CEILING)
     return write_run(cfg.out / run_id, results, rows)
 
 

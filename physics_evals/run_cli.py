@@ -3,6 +3,7 @@ done by evaluate.py; this module reads the command line and prints)."""
 from __future__ import annotations
 
 import sys
+from argparse import ArgumentTypeError
 from pathlib import Path
 
 from toolkit.cli import non_negative_int
@@ -11,6 +12,7 @@ from toolkit.files import check_writable
 from . import options
 from .evaluate import RunConfig, run
 from .results import format_table
+from .seeds import seed_lines
 
 REPORTS = Path("reports")  # where `run` writes its report
 
@@ -26,12 +28,29 @@ def add_arguments(p) -> None:
     options.add_episodes_root(p)
     options.add_workers(p, "scoring processes")
     p.add_argument("--seed", type=non_negative_int, default=0, help="bootstrap and re-simulation seed")
+    p.add_argument("--seeds", nargs="+", action=options.CommaList, metavar="S",
+                   help="sample every checkpoint model once per seed (e.g. 0 1 2 3), each cached on its own; "
+                        "results give mean ± sd over seeds")
     p.add_argument("--no-report", action="store_true", help="do not write reports/ at the end")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
+def _seeds(values: list[str] | None) -> list[int] | None:
+    """--seeds as distinct integers >= 0 (seed 0 is a seed like any other)."""
+    if values is None:
+        return None
+    try:
+        seeds = [non_negative_int(v) for v in values]
+    except ArgumentTypeError as e:
+        raise ValueError(f"--seeds: {e}") from None
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"--seeds: each seed once, got {' '.join(values)}")
+    return seeds
+
+
 def main(args) -> int:
-    cfg = RunConfig(suite=args.suite, tasks=args.tasks, models=args.models, limit=args.limit, out=args.out,
+    seeds = _seeds(args.seeds)
+    cfg = RunConfig(seeds=seeds, suite=args.suite, tasks=args.tasks, models=args.models, limit=args.limit, out=args.out,
                     rollouts_root=args.rollouts_root, episodes_root=args.episodes_root, workers=args.workers,
                     seed=args.seed, progress=not args.no_progress,
                     command=getattr(args, "command_line", ""))
@@ -40,7 +59,8 @@ def main(args) -> int:
         check_writable(REPORTS, "report folder")  # before the run, not after it
     path = run(cfg, warn=warn)
     from .results import load_results
-    print(format_table(load_results(path)))
+    results = load_results(path)
+    print("\n".join([format_table(results), *seed_lines(results)]))
     print(f"\nwrote {path} and {path.parent / 'samples.jsonl'}")
     if not args.no_report:
         from .report import write_report

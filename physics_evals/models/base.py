@@ -25,6 +25,12 @@ class Adapter:
     source: str = ""             # what the model is (a path, a description)
     parallel_safe: bool = True   # may run inside scoring worker processes
     cached: bool = True          # rollouts are cached under rollouts_root (False: read in place)
+    sample_seed: int | None = None  # the sampling seed of one of several samples (run --seeds); None: the one sample
+
+    @property
+    def cache_name(self) -> str:
+        """Folder of this model's rollouts under rollouts/: each sampling seed is cached on its own."""
+        return self.name if self.sample_seed is None else f"{self.name}@seed{self.sample_seed}"
 
     def prepare(self) -> None:
         """Load what the model needs, once, before any rollout; raises ModelLoadError naming the model."""

@@ -66,7 +66,9 @@ class Checkpoint(Adapter):
 
     def rollout(self, context_frames, caption, task, episode=None):
         self.prepare()
-        return np.asarray(self._model.rollout(context_frames, caption, task))
+        if self.sample_seed is None:  # the one sample: the sampler's default seed (0)
+            return np.asarray(self._model.rollout(context_frames, caption, task))
+        return np.asarray(self._model.rollout(context_frames, caption, task, seed=self.sample_seed))
 
     def __getstate__(self):
         # scoring workers only read the cached rollouts: never ship the network to them
@@ -76,7 +78,8 @@ class Checkpoint(Adapter):
         # a retrained checkpoint at the same path must not reuse old rollouts
         files = [self.path] if self.path.is_file() else sorted(p for p in self.path.rglob("*") if p.is_file())
         stamp = hashlib.sha1("".join(f"{p}:{p.stat().st_size}:{p.stat().st_mtime_ns};" for p in files).encode())
-        return f"{super().fingerprint(task)}/{stamp.hexdigest()[:12]}"
+        seed = "" if self.sample_seed is None else f"/seed{self.sample_seed}"
+        return f"{super().fingerprint(task)}/{stamp.hexdigest()[:12]}{seed}"
 
 
 def _checkpoint_name(path: Path) -> str:

@@ -75,7 +75,23 @@ def _label(model: str, results: Results) -> str:
     role = role_of(model)
     if model not in results.models:
         return f"{model} ({role}, not in these results)"
-    return f"{model} ({role})" if role else model
+    seeds = len(seeds_of(results, model).get("seeds", []))
+    marks = [m for m in (role, f"{seeds} seeds" if seeds > 1 else "") if m]
+    return f"{model} ({', '.join(marks)})" if marks else model
+
+
+def seeds_of(results: Results, model: str) -> dict:
+    """The run's `seeds` record of a model sampled with several seeds (run --seeds), else {}."""
+    run = results.run_of_model.get(model)
+    return (run.data.get("seeds") or {}).get(model, {}) if run is not None else {}
+
+
+def with_sd(cell: str, sd: float | None) -> str:
+    """'62.1 [58.0, 66.2]' -> '62.1 ± 1.3 [58.0, 66.2]': the spread over sampling seeds beside the CI."""
+    if sd is None or cell == MISSING:
+        return cell
+    point, _, rest = cell.partition(" ")
+    return f"{point} ± {fmt(sd)}" + (f" {rest}" if rest else "")
 
 
 def build(results: Results) -> Leaderboard:
@@ -88,8 +104,12 @@ def build(results: Results) -> Leaderboard:
         present = model in results.models and point.get("overall") is not None
         rank += present
         kind = results.models.get(model, {}).get("kind", MISSING)
+        sd = seeds_of(results, model).get("sd", {})
         summary_rows.append([str(rank) if present else MISSING, _label(model, results), kind] +
-                            [fmt_ci(point.get(g), cis.get(model, {}).get(g)) for g in GROUPS])
+                            [with_sd(fmt_ci(point.get(g), cis.get(model, {}).get(g)), sd.get(g)) for g in GROUPS])
+    if any(len(seeds_of(results, m).get("seeds", [])) > 1 for m in ranked):
+        ci_note += ("; rows marked 'N seeds' pool N generation seeds: the value is their mean, ± the sd over "
+                    "seeds, and the interval is over episodes")
     summary = Table("Summary scores (0..100, higher is better; 95% CI)", ["rank", "model", "kind", *GROUPS],
                     summary_rows, ci_note)
 
