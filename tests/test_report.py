@@ -5,6 +5,7 @@ import csv
 import json
 import math
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -297,3 +298,23 @@ def test_failure_while_rendering_leaves_old_report(tmp_path, monkeypatch):
         write_report([results], out)
     assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
     assert not [p for p in out.iterdir() if p.name.startswith(".report-")]
+
+
+def test_a_report_carries_its_results_and_rebuilds_from_them_alone(tmp_path):
+    from physics_evals.__main__ import main
+    first = make_results(tmp_path / "a", run_id="first", models=("copy_last_frame",), created="2025-01-01")
+    results = make_results(tmp_path / "b", run_id="run1")
+    out = tmp_path / "reports"
+    write_report([first], out)
+    write_report([results], out)
+    assert sorted(p.name for p in (out / "results").iterdir()) == ["run1"]  # the first run's copy went with it
+    copy = out / "results" / "run1"
+    assert (copy / "results.json").read_bytes() == results.read_bytes()
+    assert (copy / "samples.jsonl").read_bytes() == (results.parent / "samples.jsonl").read_bytes()
+    assert "run `run1` (results/run1/)" in (out / "leaderboard.md").read_text()
+    made = {name: (out / name).read_bytes() for name in ("leaderboard.md", "leaderboard.csv")}
+    shutil.rmtree(tmp_path / "b" / "results")  # a fresh clone has the report folder and nothing else
+    for name in made:
+        (out / name).unlink()
+    assert main(["report", "--out", str(out), "--results-root", str(tmp_path / "nowhere")]) == 0
+    assert {name: (out / name).read_bytes() for name in made} == made

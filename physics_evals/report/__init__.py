@@ -5,6 +5,12 @@
 Everything is rendered in memory and written to a temporary folder first; only when the
 whole report exists are its files moved into place, so a failure (bad input, a full disk)
 never leaves a half-written report next to an old one.
+
+A report carries the results it was made from: `<out>/results/<run_id>/results.json` and
+`samples.jsonl`, cited under Provenance. Committed with it, they rebuild it from the repository
+(`python -m physics_evals report` with no RESULTS rebuilds the report folder from its own copies):
+leaderboard.md and .csv come out byte for byte; the galleries of index.html also need the episode and
+rollout caches, and say where they looked when those are absent.
 """
 from __future__ import annotations
 
@@ -15,8 +21,9 @@ from pathlib import Path
 
 from toolkit.files import check_writable
 
+from ..results import RESULTS_FILE, SAMPLES_FILE
 from .leaderboard import build, to_csv, to_markdown
-from .load import ReportError, find_results, load_results
+from .load import RESULTS_DIR, ReportError, find_results, load_results
 
 __all__ = ["ReportError", "find_results", "write_report"]
 
@@ -39,6 +46,21 @@ def render(results_files: list[Path]) -> dict[str, bytes]:
     files["leaderboard.md"] = to_markdown(board, results, {titles[k]: FIGURES[k] for k in pngs}).encode()
     files["leaderboard.csv"] = to_csv(board, results).encode()
     files["index.html"] = html.page(board, results, {titles[k]: v for k, v in pngs.items()}, galleries).encode()
+    files.update(result_copies(results))
+    return files
+
+
+def result_copies(results) -> dict[str, bytes]:
+    """Each run's results.json and samples.jsonl, at results/<run_id>/ in the report folder."""
+    files = {}
+    for run in results.runs:
+        rel = f"{RESULTS_DIR}/{run.run_id}"
+        if f"{rel}/{RESULTS_FILE}" in files:
+            raise ReportError(f"{run.path}: two runs are both named {run.run_id}; report them separately")
+        files[f"{rel}/{RESULTS_FILE}"] = run.path.read_bytes()
+        samples = run.path.parent / SAMPLES_FILE
+        if samples.is_file():
+            files[f"{rel}/{SAMPLES_FILE}"] = samples.read_bytes()
     return files
 
 
@@ -58,6 +80,11 @@ def install(files: dict[str, bytes], out_dir: Path) -> None:
             os.replace(tmp / rel, out_dir / rel)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    runs = {Path(rel).parts[1] for rel in files if Path(rel).parts[0] == RESULTS_DIR}
+    if runs:  # the copies of runs this report no longer draws on go
+        for old in (out_dir / RESULTS_DIR).iterdir():
+            if old.is_dir() and old.name not in runs:
+                shutil.rmtree(old)
 
 
 def write_report(results_files: list[Path], out_dir: Path) -> Path:

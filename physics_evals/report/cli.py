@@ -11,7 +11,8 @@ from .load import DEFAULT_RESULTS_ROOT, find_results
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("results", nargs="*", metavar="RESULTS",
-                        help="results.json files, run folders, or folders of runs (default: the newest run under results/)")
+                        help="results.json files, run folders, or folders of runs (default: rebuild the report folder "
+                             "from the runs it holds in <out>/results/, or else the newest run under --results-root)")
     parser.add_argument("--out", type=Path, default=Path("reports"), help="report folder (default: reports/)")
     parser.add_argument("--results-root", type=Path, default=DEFAULT_RESULTS_ROOT,
                         help="where to look for the newest run when no RESULTS are given (default: results/)")
@@ -20,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     from . import write_report
     check_writable(args.out, "report folder (--out)")
-    files = find_results(args.results, args.results_root)
+    files = find_results(args.results, args.results_root, report=args.out)
     index = write_report(files, args.out)  # bad input and file-system errors: one line (toolkit.cli)
     print(f"report on {len(files)} run(s): {args.out / 'leaderboard.md'}, {args.out / 'leaderboard.csv'}, {index}")
     return 0

@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass, field
 
 from ..models import CEILING, FLOORS
-from .load import GROUPS, Results, role_of
+from .load import GROUPS, RESULTS_DIR, Results, role_of
 from .stats import check, intervals, summarize
 
 MISSING = "—"
@@ -165,12 +165,13 @@ def markdown_table(table: Table) -> str:
 
 
 def provenance_lines(results: Results) -> list[str]:
-    """One line per run the report draws on: id, time, revision, seed, command, versions."""
+    """One line per run the report draws on: id, its copy in the report folder, time, revision, seed, command,
+    versions."""
     out = []
     for run in results.runs:
         r = run.data["run"]
         versions = ", ".join(f"{k} {v}" for k, v in sorted(r.get("versions", {}).items()))
-        out.append(f"run `{run.run_id}` ({run.path}): created {r.get('created', '?')}, git {r.get('git_revision', '?')}, "
+        out.append(f"run `{run.run_id}` ({RESULTS_DIR}/{run.run_id}/): created {r.get('created', '?')}, git {r.get('git_revision', '?')}, "
                    f"seed {r.get('seed', '?')}, command `{r.get('command', '?')}`; versions: {versions or '?'}")
     return out
 

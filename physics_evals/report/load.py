@@ -15,6 +15,7 @@ from ..options import RESULTS_ROOT as DEFAULT_RESULTS_ROOT
 from ..results import RESULTS_FILE, SAMPLES_FILE, SUMMARY_KEYS
 
 GROUPS = SUMMARY_KEYS  # the summary columns of every table, in order
+RESULTS_DIR = "results"  # inside a report folder: copies of the runs it was made from (what rebuilds it)
 
 
 class ReportError(ValueError):
@@ -85,12 +86,17 @@ def _read_samples(path: Path) -> list[dict]:
     return rows
 
 
-def find_results(paths: list[str | Path] | None = None, root: str | Path = DEFAULT_RESULTS_ROOT) -> list[Path]:
+def find_results(paths: list[str | Path] | None = None, root: str | Path = DEFAULT_RESULTS_ROOT,
+                 report: str | Path | None = None) -> list[Path]:
     """The results.json files to report on.
 
-    No paths: the newest run under `root`. A path may be a results.json, a run folder, or a
-    folder of run folders (all of them).
+    No paths: the runs the `report` folder was made from (its results/ copies: a rebuild), or, when it
+    has none, the newest run under `root`. A path may be a results.json, a run folder, or a folder of
+    run folders (all of them).
     """
+    copies = sorted(Path(report).glob(f"{RESULTS_DIR}/*/{RESULTS_FILE}")) if report is not None else []
+    if not paths and copies:
+        return copies
     if not paths:
         found = sorted(Path(root).glob(f"*/{RESULTS_FILE}"), key=lambda p: (p.stat().st_mtime, str(p)))
         if not found:
