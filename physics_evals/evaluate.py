@@ -30,6 +30,7 @@ from .options import EPISODES_ROOT, RESULTS_ROOT, ROLLOUTS_ROOT
 from .results import SCHEMA_VERSION, score_samples, summarize_samples, task_scores, write_run
 from .seeds import per_seed, seed_record
 from .rollouts import RolloutError, check_frames, load_rollout, read_info, rollout_path, write_rollout
+from .splits import split_scores
 from .tasks import SUITES, Task
 
 
@@ -220,6 +221,8 @@ def run(cfg: RunConfig, tasks: list[Task] | None = None, metrics: dict | None = 
                                              else {})} for m in models},
         "scores": task_scores(rows, metrics, cfg.seed),
         "summary": summarize_samples(rows, metrics, ceiling_model=CEILING),
+        # extra field: ID, OOD and combinatorial scores and the generalisation gaps, with intervals
+        "splits": split_scores(rows, metrics, {t.name: t.split for t in tasks}, CEILING, seed=cfg.seed),
         "metrics": {k: {"group": m.group, "higher_is_better": m.higher_is_better, "perfect": m.perfect,
                         "scale": m.scale, "unit": m.unit, "aggregation": m.aggregation}
                     for k, m in metrics.items() if any(k in t.metrics for t in tasks)},

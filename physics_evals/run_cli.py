@@ -12,6 +12,7 @@ from toolkit.files import check_writable
 from . import options
 from .evaluate import RunConfig, run
 from .results import format_table
+from .splits import format_splits
 from .seeds import seed_lines
 
 REPORTS = Path("reports")  # where `run` writes its report
@@ -60,7 +61,7 @@ def main(args) -> int:
     path = run(cfg, warn=warn)
     from .results import load_results
     results = load_results(path)
-    print("\n".join([format_table(results), *seed_lines(results)]))
+    print("\n".join([format_table(results), *format_splits(results.get("splits", {})), *seed_lines(results)]))
     print(f"\nwrote {path} and {path.parent / 'samples.jsonl'}")
     if not args.no_report:
         from .report import write_report

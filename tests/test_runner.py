@@ -34,9 +34,10 @@ def quiet(msg):
 # ------------------------------------------------------------------------------------ real metrics
 @pytest.fixture(scope="module")
 def real_run(tmp_path_factory):
-    """The default suite's tasks whose scenarios exist, on 2 episodes each, with the real metrics."""
+    """The default suite's tasks, with the real metrics: the ID tasks on 2 episodes each, the OOD and
+    combinatorial ones (the same metrics on other values and scenes) on 1, to keep the suite fast."""
     from physics_evals.metrics import METRICS as metrics
-    tasks = [t.limited(2) for t in get_tasks(None, "default")]
+    tasks = [t.limited(2 if t.split == "id" else 1) for t in get_tasks(None, "default")]
     root = tmp_path_factory.mktemp("real")
     path = run(config(root, BASELINES, workers=2), tasks=tasks, warn=quiet)
     return path, load_results(path), metrics
@@ -55,6 +56,19 @@ def test_results_follow_the_contract(real_run):
     n = sum(len(rec["metrics"]) * rec["n_episodes"] for rec in res["tasks"].values())
     assert len(rows) == len(BASELINES) * n  # one line per model, task, episode, metric
     assert all(r["status"] == "ok" for r in rows)
+
+
+def test_results_carry_id_ood_and_combinatorial_scores_and_the_gap(real_run):
+    path, res, metrics = real_run
+    for model in ("ground_truth", "copy_last_frame"):
+        got = res["splits"][model]
+        assert {"id", "ood", "comb", "gap_ood", "gap_comb"} <= set(got)
+        for split in ("id", "ood", "comb"):  # each split's score is the summary over that split's tasks
+            tasks = [t for t, rec in res["tasks"].items() if rec["split"] == split]
+            want = summarize_samples(samples(path), metrics, tasks=tasks)[model]["overall"]
+            assert got[split]["overall"] == pytest.approx(want) and got[split]["n_tasks"] == len(tasks)
+            assert got[split]["ci_low"] - 1e-9 <= want <= got[split]["ci_high"] + 1e-9
+        assert got["gap_ood"]["value"] == pytest.approx(got["id"]["overall"] - got["ood"]["overall"])
 
 
 def test_ground_truth_scores_100_on_every_metric(real_run):

@@ -66,6 +66,8 @@ def page(board: Leaderboard, results: Results, figures: dict[str, bytes],
              "as close to the simulated truth as the physical variance allows. Ceiling: <code>resimulated</code>; "
              "floors: <code>copy_last_frame</code>, <code>linear_extrapolation</code>.</p>",
              "<h2>Summary</h2>", table_html(board.summary, 1)]
+    if board.splits is not None:  # ID / OOD / combinatorial and the generalisation gaps
+        parts += ["<h2>Generalisation</h2>", table_html(board.splits, 0)]
     for title, png in figures.items():
         parts.append(f'<figure><img class="fig" alt="{html.escape(title)}" src="{data_uri("image/png", png)}">'
                      f"<figcaption>{html.escape(title)}</figcaption></figure>")

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from ..models import CEILING, FLOORS
 from .load import GROUPS, RESULTS_DIR, Results, role_of
+from .generalisation import split_table
 from .stats import check, intervals, summarize
 
 MISSING = "—"
@@ -39,6 +40,7 @@ class Leaderboard:
     family_points: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)  # family -> model -> group -> value
     family_cis: dict[str, dict[str, dict[str, tuple[float, float]]]] = field(default_factory=dict)
     ci_note: str = ""                       # how the summary intervals were made
+    splits: Table | None = None             # ID / OOD / combinatorial scores and gaps (None: fewer than 2 splits)
 
 
 def fmt(value: float | None, digits: int = 1) -> str:
@@ -150,7 +152,7 @@ def build(results: Results) -> Leaderboard:
                 f"{rec.get('context_frames', '?')} context frames, horizon {rec.get('horizon', '?')}")
         task_tables.append(Table(f"Task: {task}", ["model", *header], rows, note))
     return Leaderboard(summary, families, task_tables, ranked, results.summary, cis,
-                       family_points, family_cis, ci_note)
+                       family_points, family_cis, ci_note, splits=split_table(results, ranked, usable))
 
 
 # ------------------------------------------------------------------------------------
@@ -183,8 +185,8 @@ def to_markdown(board: Leaderboard, results: Results, figures: dict[str, str] | 
              "floors: `copy_last_frame`, `linear_extrapolation`.", ""]
     for name, path in (figures or {}).items():
         parts += [f"![{name}]({path})", ""]
-    for table in [board.summary, *board.families, *board.tasks]:
-        level = "##" if table is board.summary else "###"
+    for table in [board.summary, *([board.splits] if board.splits else []), *board.families, *board.tasks]:
+        level = "##" if table is board.summary or table is board.splits else "###"
         parts += [f"{level} {table.title}", ""]
         if table.note:
             parts += [table.note, ""]
