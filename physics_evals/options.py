@@ -29,7 +29,9 @@ class CommaList(argparse.Action):
 def add_task_options(p, tasks_help: str = "task names (default: the whole suite)") -> None:
     """--suite, --tasks, --limit: which tasks, at which sizes, and how many episodes of each."""
     p.add_argument("--suite", default="default", choices=list(SUITES), help="task sizes and episode counts")
-    p.add_argument("--tasks", nargs="+", action=CommaList, metavar="TASK", help=tasks_help + "; space- or comma-separated")
+    p.add_argument("--tasks", nargs="+", action=CommaList, metavar="TASK",
+                   help=tasks_help + "; a family (gravity) or a split (id, ood, comb) names its tasks; "
+                                     "space- or comma-separated")
     p.add_argument("--limit", type=positive_int, help="at most N episodes per task")
 
 
