@@ -10,7 +10,7 @@ from toolkit.pool import default_workers
 from .engine import OOD_PALETTE, PALETTE, RenderSpec
 from .episode import load_episode
 from .generate import generate_many
-from .registry import FAMILIES, SCENARIOS, UnknownScenarioError, get_scenario, scenarios_of
+from .registry import FAMILIES, SCENARIOS, SPLITS, UnknownScenarioError, get_scenario, scenarios_of
 
 
 def cmd_generate(args) -> int:
@@ -22,7 +22,7 @@ def cmd_generate(args) -> int:
             if wrong:
                 raise UnknownScenarioError(f"scenario {wrong[0]} is not in family {', '.join(args.family)}")
     else:
-        names = [n for f in (args.family or FAMILIES) for n in scenarios_of(f)]
+        names = [n for f in (args.family or FAMILIES) for n in scenarios_of(f, args.split)]
     if not names:
         raise UnknownScenarioError("no scenarios selected")
     overrides = dict(_key_value(kv) for kv in args.set or [])
@@ -78,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     g = sub.add_parser("generate", help="simulate and write episodes (parallel, resumable)")
     g.add_argument("--family", nargs="+", help=f"families to draw from (default: all): {', '.join(FAMILIES)}")
     g.add_argument("--scenario", nargs="+", help="scenarios to draw from (default: every scenario of the families)")
+    g.add_argument("--split", default="id", choices=SPLITS,
+                   help="with --family: the families' training scenarios (id, the default), their OOD variants "
+                        "(ood) or their combinatorial scenes (comb)")
     g.add_argument("--n", type=non_negative_int, default=8, help="number of episodes (spread over the scenarios)")
     g.add_argument("--out", default="data/episodes", help="root folder of the episodes")
     g.add_argument("--seed", type=non_negative_int, default=0, help="seed of the first episode; episode k uses seed+k")
