@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from toolkit.files import atomic_write_bytes, atomic_write_json
+from toolkit.files import atomic_write_bytes, atomic_write_json, read_json
 
 from .metrics.base import PHYSICS_GROUPS
 
@@ -208,12 +208,9 @@ def write_run(folder: Path, results: dict, rows: list[dict]) -> Path:
 def load_results(path: str | Path) -> dict:
     path = Path(path)
     path = path / RESULTS_FILE if path.is_dir() else path
-    try:
-        obj = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ResultsError(f"{path}: no such results file") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ResultsError(f"{path}: not valid JSON ({e})") from None
+    if not path.is_file():
+        raise ResultsError(f"{path}: no such results file")
+    obj = read_json(path, ResultsError)
     validate_results(obj, str(path))
     return obj
 

@@ -24,7 +24,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from toolkit.files import atomic_write_bytes, atomic_write_json
+from toolkit.files import atomic_write_bytes, atomic_write_json, read_json
 
 SCHEMA_VERSION = 1
 FRAMES_FILE = "frames.npz"
@@ -181,10 +181,7 @@ def load_episode(folder: str | Path) -> Episode:
         raise EpisodeError(f"{folder}: no such episode folder")
     if not meta_path.is_file():
         raise EpisodeError(f"{folder}: incomplete episode (no {META_FILE}); regenerate it")
-    try:
-        meta = json.loads(meta_path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise EpisodeError(f"{meta_path}: not valid JSON ({e})") from None
+    meta = read_json(meta_path, EpisodeError)
     missing = [k for k in REQUIRED_META if k not in meta]
     if missing:
         raise EpisodeError(f"{meta_path}: missing fields {', '.join(missing)}")

@@ -14,7 +14,6 @@ JSON header and raw buffers and cannot execute code from the file.
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 import torch
@@ -22,7 +21,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
-from toolkit.files import atomic_write_bytes, atomic_write_json
+from toolkit.files import atomic_write_bytes, atomic_write_json, read_json
 from toolkit.provenance import versions
 
 from .config import Config, ConfigError, SimulatorError
@@ -73,10 +72,7 @@ def read_manifest(path: str | Path) -> dict:
     mpath = folder / MANIFEST
     if not mpath.is_file():
         raise CheckpointError(f"{folder}: no {MANIFEST}; not a checkpoint folder, or a run killed before its first checkpoint")
-    try:
-        manifest = json.loads(mpath.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise CheckpointError(f"{mpath}: corrupt manifest ({e})") from None
+    manifest = read_json(mpath, CheckpointError)
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise CheckpointError(f"{mpath}: not a {FORMAT} manifest")
     if manifest.get("format_version") != FORMAT_VERSION:

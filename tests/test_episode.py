@@ -115,7 +115,7 @@ def test_loader_errors_name_the_file(episode, tmp_path):
 
     folder = episode.save(tmp_path)
     (folder / FRAMES_FILE).write_bytes(b"not a zip file")
-    with pytest.raises(EpisodeError, match=f"{FRAMES_FILE}: unreadable or corrupt"):
+    with pytest.raises(EpisodeError, match=f"{FRAMES_FILE}: not an npz archive"):  # never "pickled data"
         load_episode(folder)
 
     folder = episode.save(tmp_path)

@@ -78,6 +78,14 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, durable: bool = Tru
         raise
 
 
+def read_json(path: str | os.PathLike, error: type[Exception] = ValueError) -> Any:
+    """A JSON file's contents; `error` (a one-line message naming the file) when it is not valid JSON."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise error(f"{path}: not valid JSON ({e})") from None
+
+
 def atomic_write_json(path: str | os.PathLike, obj: Any, indent: int | None = 1, durable: bool = True) -> None:
     atomic_write_bytes(path, (json.dumps(obj, indent=indent) + "\n").encode(), durable)
 
