@@ -8,6 +8,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..models import CEILING
+
 PROBE_STEPS = 3       # optimiser steps of the timing probe (after data loading and model build)
 
 
@@ -77,7 +79,7 @@ def probe(runner, job: Job, steps: int) -> dict:
     n = min(PROBE_STEPS, steps)
     total = runner.call(runner.train_cmd(job.setting, job.seed, n, tmp / "run"), "probe-train")
     wall = manifest(tmp / "run")["log"][-1]["wall_s"]
-    eval_s = runner.call(runner.eval_cmd(["resimulated", f"probe=checkpoint:{tmp / 'run'}"], tmp / "eval"), "probe-eval")
+    eval_s = runner.call(runner.eval_cmd([CEILING, f"probe=checkpoint:{tmp / 'run'}"], tmp / "eval"), "probe-eval")
     shutil.rmtree(runner.root / "rollouts" / "probe", ignore_errors=True)
     shutil.rmtree(tmp, ignore_errors=True)
     timing = {"s_per_step": wall / n, "overhead_s": max(0.0, total - wall), "eval_s": eval_s, "threads": runner.args.threads}

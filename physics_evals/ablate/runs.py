@@ -11,9 +11,10 @@ import threading
 import time
 from pathlib import Path
 
+from ..models import CEILING, FLOORS
 from .plan import AblationError, Job, results_in, trained
 
-BASELINES = ("resimulated", "copy_last_frame", "linear_extrapolation")
+BASELINES = (CEILING, *FLOORS)  # evaluated once per ablation
 
 
 class Runner:
@@ -82,6 +83,6 @@ def run_job(runner: Runner, job: Job, steps: int) -> None:
         runner.call(runner.train_cmd(job.setting, job.seed, steps, job.run_dir), f"{job.model}-train")
     if results_in(job.eval_dir) is None:
         print(f"  evaluate {job.model} ...", flush=True)
-        runner.call(runner.eval_cmd(["resimulated", f"{job.model}=checkpoint:{job.run_dir}"], job.eval_dir),
+        runner.call(runner.eval_cmd([CEILING, f"{job.model}=checkpoint:{job.run_dir}"], job.eval_dir),
                     f"{job.model}-eval")
     print(f"  done {job.model}", flush=True)
