@@ -134,7 +134,7 @@ def test_each_bad_rollout_fails_its_own_samples_not_the_run(tmp_path):
     path = run(config(tmp_path, [f"rollouts:{outside}"]), tasks=[task], metrics=STUB_METRICS, warn=quiet)
     rows = samples(path)
     expect = {"short": "4 frames, task tiny-drop needs 5", "bigres": "resolution 40x40", "floaty": "dtype float32",
-              "nans": "contains NaN", "corrupt": "unreadable or corrupt npz", "emptymp4": "empty video",
+              "nans": "contains NaN", "corrupt": "not an npz archive", "emptymp4": "empty video",
               "missing": "missing rollout"}
     for model, message in expect.items():
         failed = [r for r in rows if r["model"] == model and r["status"] == "failed"]
