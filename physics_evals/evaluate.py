@@ -24,6 +24,7 @@ from toolkit.files import check_writable
 from toolkit.pool import default_workers, process_pool
 from toolkit.provenance import git_revision, versions
 
+from .distributed import Group, start as start_group
 from .episodes import ensure_episodes, select_tasks, usable_episodes
 from .models import CEILING, Adapter, default_model_specs, resolve_models
 from .options import EPISODES_ROOT, RESULTS_ROOT, ROLLOUTS_ROOT
@@ -137,10 +138,13 @@ def score_job(job: Job, metrics: dict | None = None) -> list[dict]:
     return rows
 
 
-def _serial_rollouts(models: list[Adapter], tasks: list[Task], folders: dict, cfg: RunConfig) -> dict:
-    """Rollouts of the models that must stay in this process; returns the error of each that failed."""
+def _serial_rollouts(models: list[Adapter], tasks: list[Task], folders: dict, cfg: RunConfig,
+                     group: Group | None = None) -> dict:
+    """Rollouts of the models that must stay in this process (under torchrun: this rank's share of
+    them); returns the error of each that failed."""
     errors = {}
     pairs = [(m, t, f) for m in models if not m.parallel_safe for t in tasks for f in folders[t.name]]
+    pairs = group.share(pairs) if group is not None else pairs
     for m, t, folder in tqdm(pairs, desc="rollouts", unit="clip", disable=not cfg.progress or not pairs):
         try:
             obtain_rollout(m, t, load_episode(folder), cfg.rollouts_root)
@@ -153,10 +157,12 @@ def _serial_rollouts(models: list[Adapter], tasks: list[Task], folders: dict, cf
     return errors
 
 
-def run(cfg: RunConfig, tasks: list[Task] | None = None, metrics: dict | None = None, warn=print) -> Path:
+def run(cfg: RunConfig, tasks: list[Task] | None = None, metrics: dict | None = None, warn=print) -> Path | None:
     """Run the evaluation; return the path of results.json. `tasks`/`metrics` override the suite and
-    the registry (tests use tiny tasks)."""
+    the registry (tests use tiny tasks). Under torchrun every rank shares the checkpoint rollouts and
+    rank 0 alone scores and writes: the other ranks return None (distributed.py)."""
     t0 = time.time()
+    group = start_group()  # before any checkpoint is loaded: it picks this rank's GPU
     tasks = tasks if tasks is not None else select_tasks(cfg.suite, cfg.tasks, cfg.limit)
     injected = metrics
     metrics = metrics if metrics is not None else registry()
@@ -180,9 +186,17 @@ def run(cfg: RunConfig, tasks: list[Task] | None = None, metrics: dict | None = 
         check_writable(cfg.rollouts_root, "rollout cache (--rollouts-root)")
     for m in models:
         m.prepare()  # a checkpoint that cannot load ends the run here, loaded once, never scored as 0
-    failed = ensure_episodes(tasks, cfg.episodes_root, cfg.workers, cfg.progress, warn)
+    if group is None or group.main:
+        failed = ensure_episodes(tasks, cfg.episodes_root, cfg.workers, cfg.progress, warn)
+    if group is not None:  # the other ranks wait for rank 0's episodes
+        failed = group.from_main(failed if group.main else None)
     folders = usable_episodes(tasks, cfg.episodes_root, failed)
-    errors = _serial_rollouts(models, tasks, folders, cfg)
+    errors = _serial_rollouts(models, tasks, folders, cfg, group)
+    if group is not None:  # every rank's rollouts are in the cache; rank 0 scores them all
+        errors = group.merged(errors)
+        group.close()
+        if not group.main:
+            return None
     jobs = [Job(m, t, f, tuple(k for k in t.metrics if k in metrics), cfg.rollouts_root,
                 errors.get((m.cache_name, t.name, f.name)))
             for m in models for t in tasks for f in folders[t.name]]

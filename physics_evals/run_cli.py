@@ -12,8 +12,8 @@ from toolkit.files import check_writable
 from . import options
 from .evaluate import RunConfig, run
 from .results import format_table
-from .splits import format_splits
 from .seeds import seed_lines
+from .splits import format_splits
 
 REPORTS = Path("reports")  # where `run` writes its report
 
@@ -59,6 +59,8 @@ def main(args) -> int:
     if not args.no_report:
         check_writable(REPORTS, "report folder")  # before the run, not after it
     path = run(cfg, warn=warn)
+    if path is None:  # a torchrun rank other than 0: its rollouts are cached, rank 0 reports
+        return 0
     from .results import load_results
     results = load_results(path)
     print("\n".join([format_table(results), *format_splits(results.get("splits", {})), *seed_lines(results)]))
