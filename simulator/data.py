@@ -7,6 +7,7 @@ each of which then takes its slice.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +15,8 @@ import cv2
 import numpy as np
 import torch
 
-from scenarios import FAMILIES, RenderSpec, load_episode
+from scenarios import FAMILIES, RenderSpec
+from scenarios.episode import FRAMES_FILE, META_FILE, EpisodeError, load_episode
 from scenarios.generate import generate_many
 
 from .config import ConfigError, DataConfig, check_data_seeds
@@ -76,16 +78,33 @@ class Batch:
 
 
 class ClipSet:
-    """Episodes held in memory at every training size; random clips drawn from a generator."""
+    """Random clips drawn from a generator, at every training size. `videos` are (T, H, W, 3) uint8 arrays
+    (held in memory) or episode folders, whose frames are read when a batch draws them: streamed, so
+    memory stays flat however many episodes there are (`n_frames` gives their lengths)."""
 
-    def __init__(self, videos: list[np.ndarray], captions: list[str], sizes, context):
+    def __init__(self, videos: list, captions: list[str], sizes, context, n_frames: list[int] | None = None):
         self.sizes = [tuple(s) for s in sizes]       # (frames, height, width) buckets
         self.context = list(context)                  # context counts to draw from
         self.captions = captions
-        short = [v.shape[0] for v in videos if v.shape[0] < max(s[0] for s in self.sizes)]
+        lengths = n_frames if n_frames is not None else [v.shape[0] for v in videos]
+        short = [n for n in lengths if n < max(s[0] for s in self.sizes)]
         if short:
             raise ConfigError(f"episodes have {min(short)} frames, data.sizes needs {max(s[0] for s in self.sizes)}")
-        self.videos = {(h, w): [torch.from_numpy(resize_video(v, h, w)) for v in videos] for _, h, w in self.sizes}
+        self.sources = list(videos)
+        self.videos = {(h, w): [torch.from_numpy(resize_video(v, h, w)) for v in videos] for _, h, w in self.sizes} \
+            if n_frames is None else None
+
+    def video(self, i: int, h: int, w: int) -> torch.Tensor:
+        """Episode i's frames at h x w: (T, h, w, 3) uint8."""
+        if self.videos is not None:
+            return self.videos[(h, w)][i]
+        path = Path(self.sources[i]) / FRAMES_FILE
+        try:
+            with np.load(path) as z:
+                rgb = z["rgb"]  # only the rgb member is decompressed
+        except (OSError, ValueError, KeyError) as e:
+            raise EpisodeError(f"{path}: unreadable ({type(e).__name__}: {e})") from None
+        return torch.from_numpy(resize_video(rgb, h, w))
 
     def __len__(self) -> int:
         return len(self.captions)
@@ -96,20 +115,27 @@ class ClipSet:
         idx = torch.randint(len(self), (batch_size,), generator=gen).tolist()
         clips = []
         for i in idx:
-            v = self.videos[(h, w)][i]
+            v = self.video(i, h, w)
             start = int(torch.randint(v.shape[0] - t + 1, (1,), generator=gen))
             clips.append(v[start:start + t])
         return Batch(to_model_range(torch.stack(clips)), [self.captions[i] for i in idx], n_ctx)
 
 
 def load_clipsets(cfg: DataConfig, folders: list[Path]) -> tuple[ClipSet, ClipSet]:
-    """(train, validation): every `val_every`-th episode is held out."""
-    sets = ([], []), ([], [])
+    """(train, validation): every `val_every`-th episode is held out. Only captions and lengths are
+    read here; frames stream from disk batch by batch (ClipSet)."""
+    sets = ([], [], []), ([], [], [])
     for k, folder in enumerate(folders):
-        ep = load_episode(folder)
-        videos, captions = sets[1 if cfg.val_every and k % cfg.val_every == cfg.val_every - 1 else 0]
-        videos.append(ep.rgb)
-        captions.append(ep.caption)
+        try:
+            meta = json.loads((Path(folder) / META_FILE).read_text())
+            caption, n = meta["caption"], int(meta["n_frames"])
+        except (OSError, ValueError, KeyError, TypeError):
+            load_episode(folder)  # raises EpisodeError naming the file and what is wrong with it
+            raise
+        videos, captions, lengths = sets[1 if cfg.val_every and k % cfg.val_every == cfg.val_every - 1 else 0]
+        videos.append(folder)
+        captions.append(caption)
+        lengths.append(n)
     if not sets[1][0]:  # tiny datasets: validate on the training clips rather than on nothing
         sets = sets[0], sets[0]
-    return tuple(ClipSet(v, c, cfg.sizes, cfg.context) for v, c in sets)
+    return tuple(ClipSet(v, c, cfg.sizes, cfg.context, n_frames=n) for v, c, n in sets)
