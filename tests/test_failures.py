@@ -217,3 +217,13 @@ def test_garbage_files_are_named_for_what_they_are_and_decoders_stay_quiet(tmp_p
     assert len(lines) == 2 and all(line.startswith("error: ") for line in lines), err
     assert f"{ids[0]}.npz: not an npz archive" in lines[0] and "pickled" not in err
     assert f"{ids[1]}.mp4: corrupt or empty video" in lines[1]
+
+
+@pytest.mark.parametrize("argv", [["train", "--steps", "abc"], ["train", "--steps", "-1"], ["train", "--workers", "-3"],
+                                  ["sample", "--checkpoint", "x", "--episode", "y", "--horizon", "0"]])
+def test_simulator_usage_mistakes_are_one_line(capsys, argv):
+    from simulator.__main__ import main as simulator_main
+    with pytest.raises(SystemExit) as exit_:
+        simulator_main(argv)
+    assert exit_.value.code == 2
+    assert argv[-2] in one_error_line(capsys)
