@@ -67,3 +67,11 @@ def test_every_expected_failure_is_one_line_and_an_exit_status(capsys, error, co
     captured = capsys.readouterr()
     assert captured.err == line + "\n" and captured.out == ""
 
+
+
+def test_toolkit_imports_none_of_the_packages_and_no_torch():
+    import subprocess
+    import sys
+    code = ("import sys, toolkit.cli, toolkit.files, toolkit.pool, toolkit.provenance; "
+            "bad = {'torch', 'scenarios', 'simulator', 'physics_evals'} & set(sys.modules); assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True)
