@@ -318,3 +318,30 @@ def test_a_report_carries_its_results_and_rebuilds_from_them_alone(tmp_path):
         (out / name).unlink()
     assert main(["report", "--out", str(out), "--results-root", str(tmp_path / "nowhere")]) == 0
     assert {name: (out / name).read_bytes() for name in made} == made
+
+
+COMMITTED = PROJECT_ROOT / "reports"
+
+
+def _cited_runs() -> list[str]:
+    text = (COMMITTED / "leaderboard.md").read_text()
+    return re.findall(r"^- run `([^`]+)`", text.split("## Provenance", 1)[-1], flags=re.M)
+
+
+def test_the_committed_leaderboard_carries_the_runs_it_cites():
+    runs = _cited_runs()
+    assert runs, "reports/leaderboard.md lists no run under Provenance"
+    missing = [r for r in runs if not (COMMITTED / "results" / r / "results.json").is_file()
+               or not (COMMITTED / "results" / r / "samples.jsonl").is_file()]
+    assert not missing, (f"reports/leaderboard.md cites runs that are not committed under reports/results/: {missing}; "
+                         "regenerate it with `python -m physics_evals run` (its report copies the run there)")
+
+
+@pytest.mark.slow
+def test_the_committed_leaderboard_rebuilds_byte_for_byte(tmp_path):
+    from physics_evals.__main__ import main
+    out = tmp_path / "reports"
+    shutil.copytree(COMMITTED / "results", out / "results")
+    assert main(["report", "--out", str(out), "--results-root", str(tmp_path / "nowhere")]) == 0
+    for name in ("leaderboard.md", "leaderboard.csv"):
+        assert (out / name).read_bytes() == (COMMITTED / name).read_bytes(), name
