@@ -272,3 +272,37 @@ def test_a_thrown_ball_flies_a_parabola_into_the_pane():
     assert np.ptp(np.diff(pos[:, :2], axis=0) / dt, axis=0).max() < 1e-3        # horizontal velocity constant
     np.testing.assert_allclose(np.diff(pos[:, 2], 2) / dt ** 2, -GRAVITY, atol=0.01)  # vertical acceleration -g
     assert impact["momentum"] == pytest.approx(ep.meta["params"]["impact_momentum"], rel=0.02)
+
+
+# -- the eval-clip guarantees on many seeds (slow: 12 seeds of every OOD and combinatorial scenario) ---
+def key_frames(ep) -> list[int]:
+    """Frames of the events the model must predict: landings, reaching the ground, reappearances,
+    bites, impacts."""
+    family, movers = ep.family, moving(ep)
+    if ep.objects_with_role("ramp"):  # the ball rolls off the ramp's low end (x = 0) onto the ground
+        d = 1 if ep.meta["params"]["direction"] == "right" else -1
+        return np.flatnonzero(d * ep.state(movers[0], "position")[:, 0] > 0).tolist()[:1]
+    if family == "gravity":  # a landing on the ground or a support
+        return [e["frame"] for e in ep.events_of("contact") if e["objects"][0] in movers]
+    if family == "occlusion":
+        return [e["frame"] for e in ep.events_of("reappeared")]
+    return [e["frame"] for e in ep.meta["events"] if e["kind"] in ("bite", "impact")]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", OOD + COMB)
+def test_key_events_come_after_the_context_and_movers_stay_in_view(name):
+    family = SCENARIOS[name].family
+    for seed in range(12):
+        ep = generate_episode(name, seed, CLIP)
+        shown = [o["id"] for o in ep.objects if o["role"] in ("projectile", "object", "biter", "plate")]
+        for oid in shown:  # the context shows every mover (an occluded one may hide before it ends)
+            assert ep.state(oid, "visible")[:3 if family == "occlusion" else CONTEXT].all(), (seed, oid)
+        if family in ("gravity", "shatter"):  # and they stay in view (the brush and biter leave on purpose)
+            assert not [e for e in ep.events_of("left_view") if e["frame"] < ep.n_frames - 1], seed
+        if ep.objects_with_role("canvas"):  # painting starts in the context; most of the paint comes after it
+            area = ep.state(ep.objects_with_role("canvas")[0]["id"], "painted_area")
+            assert area[-1] > 1.5 * area[CONTEXT - 1], seed
+        else:
+            frames = key_frames(ep)
+            assert frames and min(frames) >= CONTEXT + 1, (seed, sorted(frames)[:3])
