@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 import re
 import shutil
 import subprocess
@@ -306,7 +307,12 @@ def test_a_report_carries_its_results_and_rebuilds_from_them_alone(tmp_path):
     results = make_results(tmp_path / "b", run_id="run1")
     out = tmp_path / "reports"
     write_report([first], out)
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    (out / f".report-{gone.pid}-abc").mkdir()      # left by a report killed while writing
+    (out / f".report-{os.getpid()}-def").mkdir()  # a report being written right now
     write_report([results], out)
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == [f".report-{os.getpid()}-def"]
     assert sorted(p.name for p in (out / "results").iterdir()) == ["run1"]  # the first run's copy went with it
     copy = out / "results" / "run1"
     assert (copy / "results.json").read_bytes() == results.read_bytes()

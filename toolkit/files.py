@@ -32,6 +32,12 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def left_by_a_killed_writer(tmp: Path, pid: str) -> bool:
+    """Whether a temporary file or folder belongs to a writer that is gone: the pid its name carries is not
+    running, or, for a name without one, it is older than STALE_TMP_S. FileNotFoundError if it went meanwhile."""
+    return not _alive(int(pid)) if pid.isdigit() else time.time() - tmp.stat().st_mtime > STALE_TMP_S
+
+
 def remove_stale_tmp(path: str | os.PathLike) -> int:
     """Remove the temporary files of `path` left by killed atomic writes (their writer is gone);
     return how many. Live writers' files are left alone."""
@@ -40,8 +46,7 @@ def remove_stale_tmp(path: str | os.PathLike) -> int:
     for tmp in path.parent.glob(f".{path.name}.*.tmp"):
         pid = tmp.name[len(path.name) + 2:].split(".", 1)[0]
         try:
-            stale = not _alive(int(pid)) if pid.isdigit() else time.time() - tmp.stat().st_mtime > STALE_TMP_S
-            if stale:
+            if left_by_a_killed_writer(tmp, pid):
                 tmp.unlink()
                 removed += 1
         except (FileNotFoundError, ValueError):  # removed meanwhile by its writer

@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from toolkit.cli import positive_int
+from toolkit.files import atomic_write_json
 
 from .. import options
 from .plan import AblationError, estimate, plan, probe, results_in, slug, trained
@@ -87,7 +88,7 @@ def main(args: argparse.Namespace) -> int:
                     f.cancel()
                 raise
         elapsed = progress["elapsed_s"] + time.perf_counter() - t_runs
-        (root / "progress.json").write_text(json.dumps({**progress, "elapsed_s": elapsed}))
+        atomic_write_json(root / "progress.json", {**progress, "elapsed_s": elapsed})
         est = progress["estimate_s"]
     except KeyboardInterrupt:
         runner.stop()

@@ -8,6 +8,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from toolkit.files import atomic_write_json
+
 from ..models import CEILING
 
 PROBE_STEPS = 3       # optimiser steps of the timing probe (after data loading and model build)
@@ -83,7 +85,7 @@ def probe(runner, job: Job, steps: int) -> dict:
     shutil.rmtree(runner.root / "rollouts" / "probe", ignore_errors=True)
     shutil.rmtree(tmp, ignore_errors=True)
     timing = {"s_per_step": wall / n, "overhead_s": max(0.0, total - wall), "eval_s": eval_s, "threads": runner.args.threads}
-    cache.write_text(json.dumps(timing, indent=1))
+    atomic_write_json(cache, timing)
     return timing
 
 

@@ -19,7 +19,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from toolkit.files import check_writable
+from toolkit.files import check_writable, left_by_a_killed_writer
 
 from ..results import RESULTS_FILE, SAMPLES_FILE
 from .leaderboard import build, to_csv, to_markdown
@@ -67,7 +67,13 @@ def result_copies(results) -> dict[str, bytes]:
 def install(files: dict[str, bytes], out_dir: Path) -> None:
     """Write all files to a temporary folder inside out_dir, then move each into place."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out_dir, prefix=".report-"))
+    for old in out_dir.glob(".report-*"):  # the temporary folder of a report killed while writing
+        try:
+            if old.is_dir() and left_by_a_killed_writer(old, old.name.split("-")[1]):
+                shutil.rmtree(old, ignore_errors=True)
+        except FileNotFoundError:
+            continue
+    tmp = Path(tempfile.mkdtemp(dir=out_dir, prefix=f".report-{os.getpid()}-"))
     try:
         for rel, data in files.items():
             (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
