@@ -4,9 +4,12 @@
 
 Prints training tokens/s and achieved FLOP/s (the model's FLOPs counted by
 torch.utils.flop_counter: forward + backward of every matmul, attention included), the FLOP/s of
-a plain fp32 2048^3 matrix product (the limit), their ratio (MFU), and the same for sampling
-(frames/s). On a GPU it uses bf16 autocast when train.amp=bf16 and compares against a bf16
-matrix product. Goal on CPU: MFU >= 0.5 for the tiny config.
+a plain fp32 2048^3 matrix product (the limit), their ratio (MFU), and the same for sampling one
+clip the way the harness does (uint8 context in, uint8 frames out, through WorldModel.continue_clip
+with the config's sampler, steps and guidance): seconds per clip of the default suite (8 context
+frames, 24 new ones at 64x64 for the tiny config) and the ratio to the 1 s/clip goal. On a GPU it
+uses bf16 autocast when train.amp=bf16 and compares against a bf16 matrix product. The weights are
+random: a trained checkpoint does exactly the same arithmetic.
 """
 from __future__ import annotations
 
@@ -21,8 +24,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from simulator.config import get_config  # noqa: E402
-from simulator.diffusion import sample  # noqa: E402
 from simulator.model import DiT, n_params  # noqa: E402
+from simulator.sample import Task, WorldModel  # noqa: E402
 from simulator.train import FlowObjective, make_optimizer  # noqa: E402
 
 
@@ -111,20 +114,23 @@ def main() -> None:
     print(f"train: {sec:.3f} s/step, {tokens / sec:,.0f} tokens/s, {train_flops / 1e9:.1f} GFLOP/step, "
           f"{train_flops / sec / 1e9:.1f} GFLOP/s, MFU {train_flops / sec / limit:.2f}")
 
-    # sampling: one clip of the training window, Euler steps without guidance (one model call per step)
-    steps = 8
-    ctx, cond = x[:1, :n_ctx], model.encode_text(ids[:1]).detach()
-    model.eval()
+    # sampling: one clip of the default suite through the harness's pixel path
+    tc = cfg.train
+    horizon = t - n_ctx
+    world = WorldModel(model, cfg)
+    frames = torch.randint(0, 256, (n_ctx, h, w, 3), dtype=torch.uint8).numpy()
+    task = Task(horizon=horizon, fps=cfg.data.fps, height=h, width=w)
 
     def gen():
         with amp:
-            sample(model, ctx, t, cond, steps=steps, guidance=1.0, sampler="euler",
-                   generator=torch.Generator(device=device).manual_seed(0))
+            world.continue_clip(frames, "a red ball falls", task)
 
     sample_flops = count_flops(gen)
     sec = timed(gen, device, 3)
-    print(f"sample: {sec:.3f} s per {t - n_ctx} new frames ({steps} Euler steps), {(t - n_ctx) / sec:.1f} frames/s, "
-          f"{sample_flops / sec / 1e9:.1f} GFLOP/s, MFU {sample_flops / sec / limit:.2f}")
+    evals = tc.sample_steps * (2 if tc.sampler == "heun" else 1) * (2 if tc.guidance != 1.0 else 1)
+    print(f"sample: {sec:.3f} s/clip ({n_ctx} context + {horizon} new frames at {h}x{w}; {tc.sampler} "
+          f"{tc.sample_steps} steps, guidance {tc.guidance}, <= {evals} network evaluations), "
+          f"{sec / 1.0:.2f}x the 1 s/clip goal, {sample_flops / sec / 1e9:.1f} GFLOP/s, MFU {sample_flops / sec / limit:.2f}")
 
 
 if __name__ == "__main__":

@@ -122,7 +122,8 @@ def load_state(module: torch.nn.Module, state: dict[str, torch.Tensor], where: s
 
 def export(src: str | Path, dst: str | Path, dtype: torch.dtype = torch.float16) -> Path:
     """A run's sampling weights (EMA, and the VAE if any) as a small release checkpoint: `dtype` tensors and a
-    manifest with the config, data seeds, steps, wall time, git revision and sha256 of each file."""
+    manifest with the config, data seeds, steps, wall time, git revision, sha256 of each file and the whole
+    training curve (`log`: loss, validation loss and, where the run scored itself, the default-suite scores)."""
     manifest = read_manifest(src)
     groups = {g: {k: v.to(dtype) if v.is_floating_point() else v for k, v in load_group(src, g, manifest).items()}
               for g in manifest["files"] if g != "train"}
@@ -130,5 +131,5 @@ def export(src: str | Path, dst: str | Path, dtype: torch.dtype = torch.float16)
     info = {k: manifest[k] for k in keep if k in manifest}
     info.update(source={"path": str(src), "git_revision": manifest["versions"].get("git_revision"),
                         "versions": manifest["versions"]},
-                final_log=manifest.get("log", [])[-1:], dtype=str(dtype).replace("torch.", ""))
+                log=manifest.get("log", []), dtype=str(dtype).replace("torch.", ""))
     return save(dst, manifest["step"], read_config(manifest, src), groups, info)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import typing
 from dataclasses import dataclass, field
 
@@ -23,7 +24,12 @@ class ConfigError(SimulatorError):
 
 @dataclass
 class ModelConfig:
-    patch: tuple[int, int, int] = (2, 4, 4)  # spacetime patch (t, h, w) over pixels or latent cells
+    patch: tuple[int, int, int] = (2, 8, 8)  # spacetime patch (t, h, w) over pixels or latent cells; large
+                                    # patches keep 64x64x32 at 1024 tokens, affordable on 2 CPU cores
+    target: str = "delta"           # what the network predicts: "velocity" (eps - x0, rectified flow), "x" (the
+                                    # clean frames) or "delta" (clean frames minus the last context frame). A 384-value
+                                    # patch cannot carry per-pixel noise through a 192-wide token, clean frames can
+                                    # (Back to Basics, 2025); "delta" starts as copy-last-frame (zero-init output)
     dim: int = 192                  # transformer width
     depth: int = 4                  # DiT blocks
     heads: int = 3                  # attention heads (dim must divide evenly)
@@ -48,14 +54,15 @@ class DataConfig:
     render_size: int = 64           # episodes are rendered at this height and width (and resized to `sizes`)
     render_frames: int = 32         # frames per rendered episode
     fps: int = 15                   # frames per second of the rendered episodes
-    sizes: tuple[tuple[int, int, int], ...] = ((16, 32, 32),)  # training (frames, height, width) buckets
-    context: tuple[int, ...] = (4, 8)  # context-frame counts drawn per batch (clean, not in the loss)
+    sizes: tuple[tuple[int, int, int], ...] = ((32, 64, 64),)  # training (frames, height, width) buckets; the first
+                                    # is the sampling window: the suites' 8 + 24 frames at 64x64 in one window, no resize
+    context: tuple[int, ...] = (8,)  # context-frame counts drawn per batch (clean, not in the loss)
     val_every: int = 20             # every n-th episode is held out for the validation loss
 
 
 @dataclass
 class TrainConfig:
-    steps: int = 1400               # optimiser steps
+    steps: int = 900                # optimiser steps (the reference's budget: about an hour on 2 shared CPU cores)
     batch_size: int = 8             # clips per step (across all processes)
     lr: float = 1e-3                # peak AdamW learning rate
     min_lr: float = 1e-4            # cosine decay floor
@@ -73,9 +80,12 @@ class TrainConfig:
     threads: int = 0                # torch CPU threads (0 = torch's default)
     amp: str = "none"               # "bf16" autocast on GPUs; "none" is fp32 (faster on CPU)
     compile: bool = False           # torch.compile the model (GPUs)
-    sample_steps: int = 16          # sampler steps used by `sample` and the adapter
-    sampler: str = "heun"           # "euler" or "heun"
-    guidance: float = 1.5           # classifier-free guidance scale used by `sample` and the adapter
+    sample_steps: int = 4           # sampler steps used by `sample` and the adapter (4 network evaluations a window)
+    sampler: str = "euler"          # "euler" or "heun" (heun: 2 evaluations a step but the last)
+    guidance: float = 1.0           # classifier-free guidance scale (1.0: one pass; the old study found no gain)
+    score_every: int = 0            # steps between default-suite scores of the checkpoint (0 = never; a multiple
+                                    # of eval_every); runs `python -m physics_evals run` as a child process
+    score_limit: int = 0            # episodes per task in those scores (0 = the whole default suite)
 
 
 @dataclass
@@ -114,11 +124,11 @@ class Config:
 # ------------------------------------------------------------------------------------
 # The size registry: the whole scaling-ablation surface.
 SIZES: dict[str, dict] = {
-    "tiny": {},
+    "tiny": {},  # the CPU reference: 4.7M parameters, 64x64x32 clips as 1024 tokens of 2x8x8 pixels
     "S": {"model.dim": 384, "model.depth": 8, "model.heads": 6, "model.text_dim": 256,
-          "data.sizes": ((16, 64, 64),), "train.batch_size": 32, "train.steps": 20000, "train.lr": 5e-4},
+          "train.batch_size": 32, "train.steps": 20000, "train.lr": 5e-4},
     "B": {"model.dim": 768, "model.depth": 12, "model.heads": 12, "model.text_dim": 384, "model.text_depth": 4,
-          "data.sizes": ((16, 64, 64),), "train.batch_size": 64, "train.steps": 50000, "train.lr": 3e-4},
+          "train.batch_size": 64, "train.steps": 50000, "train.lr": 3e-4},
 }
 
 
@@ -220,6 +230,47 @@ def set_value(cfg: Config, key: str, value) -> None:
     setattr(obj, name, _coerce(key, value, tp))
 
 
+TARGETS = ("velocity", "x", "delta")  # what the network may predict (see ModelConfig.target)
+
+# The range every numeric setting must lie in: (lowest, highest, whether the lowest is allowed).
+# One table, so each bad value is named in one line before any work starts.
+_POSITIVE = (0, None, False)
+_NON_NEGATIVE = (0, None, True)
+_UNIT = (0, 1, True)
+RANGES: dict[str, tuple] = {
+    "model.dim": _POSITIVE, "model.depth": _POSITIVE, "model.heads": _POSITIVE, "model.mlp_ratio": _POSITIVE,
+    "model.vocab_size": _POSITIVE, "model.max_text_len": _POSITIVE, "model.text_dim": _POSITIVE,
+    "model.text_depth": _NON_NEGATIVE, "model.text_heads": _POSITIVE, "model.pos_ref": _POSITIVE,
+    "model.in_channels": _POSITIVE,
+    "data.episodes_per_scenario": _POSITIVE, "data.render_size": _POSITIVE, "data.render_frames": _POSITIVE,
+    "data.fps": _POSITIVE, "data.val_every": _NON_NEGATIVE,
+    "train.steps": _POSITIVE, "train.batch_size": _POSITIVE, "train.lr": _POSITIVE, "train.min_lr": _NON_NEGATIVE,
+    "train.warmup": _NON_NEGATIVE, "train.weight_decay": _NON_NEGATIVE, "train.grad_clip": _POSITIVE,
+    "train.ema": (0, 1, True), "train.caption_dropout": _UNIT, "train.t_std": _POSITIVE,
+    "train.eval_every": _POSITIVE, "train.val_batches": _POSITIVE, "train.threads": _NON_NEGATIVE,
+    "train.sample_steps": _POSITIVE, "train.guidance": _NON_NEGATIVE, "train.score_every": _NON_NEGATIVE,
+    "train.score_limit": _NON_NEGATIVE,
+    "vae.latent_channels": _POSITIVE, "vae.base": _POSITIVE, "vae.spatial": _POSITIVE, "vae.temporal": _POSITIVE,
+    "vae.kl": _NON_NEGATIVE, "vae.steps": _POSITIVE, "vae.batch_size": _POSITIVE, "vae.lr": _POSITIVE,
+}
+
+
+def _check_ranges(cfg: Config) -> None:
+    """Every number finite and inside its range (model.dim=0, train.lr=nan, train.steps=-1 are named here)."""
+    for key, (low, high, low_ok) in RANGES.items():
+        section, name = key.split(".")
+        v = getattr(getattr(cfg, section), name)
+        if not math.isfinite(v):
+            raise ConfigError(f"{key} must be a finite number, got {v}")
+        if v < low or (v == low and not low_ok) or (high is not None and v > high):
+            what = f"in [{low}, {high}]" if high is not None else (f">= {low}" if low_ok else f"> {low}")
+            raise ConfigError(f"{key} must be {what}, got {v}")
+    if cfg.train.ema >= 1:
+        raise ConfigError(f"train.ema must be below 1 (1 would freeze the sampling weights), got {cfg.train.ema}")
+    if any(c < 1 for c in cfg.data.context) or not cfg.data.context:
+        raise ConfigError(f"data.context must be positive frame counts, got {cfg.data.context}")
+
+
 def check_data_seeds(d: DataConfig) -> None:
     """Every training seed below the held-out ones, by the scenarios' one rule (scenarios.episode)."""
     from scenarios.episode import check_seeds
@@ -234,6 +285,11 @@ def check_data_seeds(d: DataConfig) -> None:
 def validate(cfg: Config) -> None:
     """Cross-field checks, each naming the keys involved."""
     m, d, t = cfg.model, cfg.data, cfg.train
+    _check_ranges(cfg)
+    if m.target not in TARGETS:
+        raise ConfigError(f"model.target must be one of {', '.join(TARGETS)}, got '{m.target}'")
+    if t.score_every and t.score_every % t.eval_every:
+        raise ConfigError(f"train.score_every ({t.score_every}) must be a multiple of train.eval_every ({t.eval_every})")
     if m.attention not in ("full", "factorised"):
         raise ConfigError(f"model.attention must be 'full' or 'factorised', got '{m.attention}'")
     if m.dim % m.heads or m.text_dim % m.text_heads:

@@ -1,14 +1,33 @@
 """Rectified flow: the training loss, classifier-free guidance, Euler/Heun samplers, rollouts.
 
 Convention: x_t = (1 - t) x_0 + t eps with t in [0, 1]; t = 0 is clean data and t = 1 pure
-noise; the model predicts the velocity v = eps - x_0, so dx/dt = v and sampling integrates
-from t = 1 down to t = 0. Context frames carry t = 0 and are held at their clean values.
+noise; dx/dt = v = eps - x_0, so sampling integrates from t = 1 down to t = 0. Context frames
+carry t = 0 and are held at their clean values.
+
+What the network outputs is `model.cfg.target`: the velocity itself, the clean frames x_0
+(x-prediction), or x_0 minus the last context frame ("delta"). `denoise` turns any of them into
+(x_0 estimate, velocity), so the loss and the samplers are written once. With x- or delta-
+prediction the loss is the squared error of x_0 and one Euler step to t = 0 lands on the x_0
+estimate, so a 4-step Euler sampler is DDIM with 4 network evaluations.
 """
 from __future__ import annotations
 
 import torch
 
 from .model import DiT, ShapeError
+
+T_MIN = 0.02  # velocity from an x_0 estimate divides by t: keep it away from 0 (only the last step gets close)
+
+
+def denoise(model: DiT, xt: torch.Tensor, tf: torch.Tensor, text: torch.Tensor, base: torch.Tensor):
+    """(x_0 estimate, velocity) of noisy video xt (B, T, H, W, C) at per-frame times tf (B, T).
+    `base` (B, 1, H, W, C) is the last clean context frame, the origin of "delta" predictions."""
+    out = model(xt, tf, text)
+    w = tf[:, :, None, None, None].to(out.dtype)
+    if model.cfg.target == "velocity":
+        return xt - w * out, out
+    x0 = out + base if model.cfg.target == "delta" else out
+    return x0, (xt - x0) / w.clamp_min(T_MIN)
 
 
 def logit_normal(n: int, mean: float, std: float, generator: torch.Generator | None, device=None) -> torch.Tensor:
@@ -25,7 +44,8 @@ def frame_times(t: torch.Tensor, n_frames: int, n_context: int) -> torch.Tensor:
 
 def flow_loss(model: DiT, x0: torch.Tensor, n_context: int, text: torch.Tensor,
               t: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
-    """Mean squared velocity error over the generated frames only.
+    """Mean squared error over the generated frames only: of the velocity for target "velocity",
+    of the clean frames otherwise (x- and delta-prediction).
 
     x0 (B, T, H, W, C) clean clip, text (B, D) caption embedding, t (B,) timesteps,
     noise like x0. All randomness comes in as arguments, so DDP and resume tests can replay it.
@@ -34,23 +54,27 @@ def flow_loss(model: DiT, x0: torch.Tensor, n_context: int, text: torch.Tensor,
     w = tf[:, :, None, None, None]
     xt = (1 - w) * x0 + w * noise
     xt[:, :n_context] = x0[:, :n_context]  # clean context tokens
-    v = model(xt, tf, text)
-    return (v[:, n_context:].float() - (noise - x0)[:, n_context:].float()).pow(2).mean()
+    x0_hat, v = denoise(model, xt, tf, text, x0[:, n_context - 1:n_context])
+    if model.cfg.target == "velocity":
+        err = v[:, n_context:].float() - (noise - x0)[:, n_context:].float()
+    else:
+        err = x0_hat[:, n_context:].float() - x0[:, n_context:].float()
+    return err.pow(2).mean()
 
 
 def guided_velocity(model: DiT, x: torch.Tensor, tf: torch.Tensor, cond: torch.Tensor, null: torch.Tensor,
-                    scale: float, batched: bool | None = None) -> torch.Tensor:
+                    scale: float, base: torch.Tensor, batched: bool | None = None) -> torch.Tensor:
     """v_null + scale (v_cond - v_null); at scale 1 the unconditional pass is skipped unless `batched`."""
     if scale == 1.0 and not batched:
-        return model(x, tf, cond)
-    v = model(torch.cat([x, x]), torch.cat([tf, tf]), torch.cat([cond, null]))
+        return denoise(model, x, tf, cond, base)[1]
+    v = denoise(model, torch.cat([x, x]), torch.cat([tf, tf]), torch.cat([cond, null]), torch.cat([base, base]))[1]
     v_cond, v_null = v.chunk(2)
     return v_null + scale * (v_cond - v_null)
 
 
 @torch.no_grad()
-def sample(model: DiT, context: torch.Tensor, n_frames: int, cond: torch.Tensor, steps: int = 16,
-           guidance: float = 1.0, sampler: str = "heun", generator: torch.Generator | None = None) -> torch.Tensor:
+def sample(model: DiT, context: torch.Tensor, n_frames: int, cond: torch.Tensor, steps: int = 4,
+           guidance: float = 1.0, sampler: str = "euler", generator: torch.Generator | None = None) -> torch.Tensor:
     """Generate a clip of n_frames whose first frames are `context` (B, Tc, H, W, C); returns (B, n_frames, H, W, C)."""
     if sampler not in ("euler", "heun"):
         raise ValueError(f"sampler must be 'euler' or 'heun', got '{sampler}'")
@@ -60,14 +84,15 @@ def sample(model: DiT, context: torch.Tensor, n_frames: int, cond: torch.Tensor,
     x = torch.randn((b, n_frames, *context.shape[2:]), generator=generator, device=context.device)
     x[:, :tc] = context
     null = model.null_text.expand_as(cond)
+    base = context[:, -1:]                                                    # (B, 1, H, W, C) last context frame
     ts = torch.linspace(1.0, 0.0, steps + 1, device=context.device)
     for i in range(steps):
         t, t_next = ts[i], ts[i + 1]
         tf = frame_times(t.expand(b), n_frames, tc)
-        v = guided_velocity(model, x, tf, cond, null, guidance)
+        v = guided_velocity(model, x, tf, cond, null, guidance, base)
         x_next = x + (t_next - t) * v
         if sampler == "heun" and t_next > 0:  # trapezoid with the slope at the Euler guess
-            v2 = guided_velocity(model, x_next, frame_times(t_next.expand(b), n_frames, tc), cond, null, guidance)
+            v2 = guided_velocity(model, x_next, frame_times(t_next.expand(b), n_frames, tc), cond, null, guidance, base)
             x_next = x + (t_next - t) * (v + v2) / 2
         x = x_next
         x[:, :tc] = context

@@ -181,7 +181,8 @@ class DiT(nn.Module):
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
         """x (B, T, H, W, C) noisy video, t (B, T) per-frame timestep in [0, 1] (0 = clean context),
-        text (B, D) from `encode_text`. Returns the predicted velocity (B, T, H, W, C)."""
+        text (B, D) from `encode_text`. Returns (B, T, H, W, C): velocity, clean frames or their change from
+        the last context frame, as cfg.target says (diffusion.denoise reads it)."""
         self.check_shape(x)
         b, T, H, W, C = x.shape
         pt, ph, pw = self.cfg.patch

@@ -12,12 +12,12 @@ side-by-side preview (truth | generated) as PNG and GIF.
 from __future__ import annotations
 
 import io
+import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-
-from dataclasses import dataclass
 
 from scenarios import load_episode
 from toolkit.files import atomic_write_bytes
@@ -139,6 +139,8 @@ def sample_episode(checkpoint: str, episode: str, context: int, horizon: int, ou
                    steps: int | None = None, guidance: float | None = None, sampler: str | None = None,
                    seed: int = 0) -> Path:
     """Roll out one episode; returns the .npz path."""
+    if guidance is not None and not (math.isfinite(guidance) and guidance >= 0):
+        raise ContextError(f"--guidance must be a finite number >= 0, got {guidance}")
     sim = WorldModel.load(checkpoint, "cuda" if torch.cuda.is_available() else "cpu")
     ep = load_episode(episode)
     if not 1 <= context < ep.n_frames:

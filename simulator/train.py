@@ -9,8 +9,11 @@ resumed from its last checkpoint continues exactly as if it had never stopped.
 from __future__ import annotations
 
 import copy
+import json
 import math
 import os
+import subprocess
+import sys
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -183,7 +186,7 @@ def train(cfg: Config, out: str | Path, data: tuple[ClipSet, ClipSet] | None = N
         objective = DDP(objective, device_ids=[d.device.index] if d.device.type == "cuda" else None)
     amp = torch.autocast(d.device.type, dtype=torch.bfloat16) if tc.amp == "bf16" else nullcontext()
     bar = tqdm(total=tc.steps, initial=step, desc="train", unit="step", disable=not (progress and d.main))
-    t0, done_here = time.perf_counter(), 0
+    t0, done_here, run_loss = time.perf_counter(), 0, []
     while step < tc.steps:
         for g in opt.param_groups:
             g["lr"] = lr_at(step, tc)
@@ -201,13 +204,21 @@ def train(cfg: Config, out: str | Path, data: tuple[ClipSet, ClipSet] | None = N
                 pe.lerp_(p, 1 - decay)
         bar.update()
         bar.set_postfix(loss=f"{loss.item():.4f}")
+        run_loss.append(loss.item())
         entry = {"step": step, "loss": loss.item(), "grad_norm": float(gnorm), "lr": lr_at(step - 1, tc)}
         if step % tc.eval_every == 0 or step == tc.steps:
+            entry["train_loss"] = sum(run_loss) / len(run_loss)  # mean since the last entry (loss is one batch)
+            run_loss = []
             entry["val_loss"] = validation_loss(ema, val_set, cfg, vae, d.device)
             entry["wall_s"] = wall + time.perf_counter() - t0
             log.append(entry)
             if d.main:
                 _save(out, cfg, step, model, ema, vae, opt, gen, log, entry["wall_s"], plan, d.world)
+                if tc.score_every and (step % tc.score_every == 0 or step == tc.steps):
+                    t_score = time.perf_counter()
+                    entry.update(score_checkpoint(out, step, tc.score_limit))
+                    t0 += time.perf_counter() - t_score  # scoring time is not training wall time
+                    _save(out, cfg, step, model, ema, vae, opt, gen, log, entry["wall_s"], plan, d.world)
             d.barrier()
             if stop_after is not None and done_here >= stop_after:
                 break
@@ -215,6 +226,26 @@ def train(cfg: Config, out: str | Path, data: tuple[ClipSet, ClipSet] | None = N
             break  # killed between checkpoints: the next run resumes from the last one
     bar.close()
     return log[-1] if log else {}
+
+
+def score_checkpoint(out: Path, step: int, limit: int = 0) -> dict:
+    """The default-suite scores of the checkpoint just saved in `out`, next to the ceiling, from
+    `python -m physics_evals run` in a child process: the simulator never imports the harness (the
+    import rule runs the other way), and a failed evaluation is recorded, not fatal to training.
+    Held-out episodes and the ceiling's rollouts are cached by the harness, so later scores are cheaper."""
+    folder = out / "scores" / f"step-{step:07d}"
+    cmd = [sys.executable, "-m", "physics_evals", "run", "--models", "resimulated", f"dit=checkpoint:{out}",
+           "--suite", "default", "--out", str(folder), "--rollouts-root", str(out / "scores" / "rollouts"),
+           "--workers", "1", "--seed", "0", "--no-report", "--no-progress"] + (["--limit", str(limit)] if limit else [])
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    found = sorted(folder.glob("*/results.json"))
+    if proc.returncode != 0 or not found:
+        lines = (proc.stderr or proc.stdout).strip().splitlines()
+        return {"score_error": lines[-1] if lines else f"exit {proc.returncode}"}
+    summary = json.loads(found[-1].read_text())["summary"].get("dit", {})
+    return {"score": {k: summary.get(k) for k in ("overall", "permanence", "plausibility", "physics_iq")},
+            "score_limit": limit, "score_s": round(time.perf_counter() - t0, 1)}
 
 
 def _save(out, cfg, step, model, ema, vae, opt, gen, log, wall, plan, world):

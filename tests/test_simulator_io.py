@@ -54,6 +54,29 @@ def test_adapter_rollout_is_deterministic_at_the_task_size(saved):
     assert not np.array_equal(a, sim.rollout(ctx, "a red ball falls", task, steps=2, seed=1))
 
 
+def test_adapter_at_the_models_size_does_not_resize(saved, monkeypatch):
+    """The model runs at 16x16 here: a 16x16 task goes in and comes out untouched (no resize on either side),
+    at the task's resolution and length; a failing resize proves none is called."""
+    import simulator.sample as sample_mod
+
+    def no_resize(*a, **k):
+        raise AssertionError("resize_video called at the model's own size")
+    monkeypatch.setattr(sample_mod, "resize_video", no_resize)
+    sim = load(saved[0])
+    ctx = np.random.default_rng(0).integers(0, 255, (5, 16, 16, 3), dtype=np.uint8)
+    out = sim.rollout(ctx, "a red ball falls", Task(horizon=6, height=16, width=16), steps=2)
+    assert out.shape == (6, 16, 16, 3) and out.dtype == np.uint8
+
+
+def test_truth_round_trip_through_the_adapter_path_is_exact(saved):
+    """With the model at the task's size the adapter's pixel path (uint8 -> model range -> uint8) is lossless:
+    truth sent through it is the truth, so it would score 100 (the old 32x32 round trip scored 77)."""
+    from simulator.data import to_model_range, to_uint8
+    truth = np.random.default_rng(1).integers(0, 256, (24, 16, 16, 3), dtype=np.uint8)
+    assert np.array_equal(to_uint8(to_model_range(truth)), truth)
+    assert load(saved[0]).world.height == 16
+
+
 @pytest.mark.parametrize("frames", [np.zeros((4, 16, 16), np.uint8), np.zeros((0, 16, 16, 3), np.uint8),
                                     np.zeros((4, 16, 16, 3), np.float32), np.zeros((4, 16, 16, 4), np.uint8)])
 def test_adapter_rejects_context_of_the_wrong_shape(saved, frames):
@@ -114,6 +137,14 @@ def test_checkpoint_that_does_not_match_its_config(saved):
     ("data.seed=999999", "reach|must stay below"),
     ("model.dim", "expected key=value"),
     ("model=3", "is a section"),
+    ("model.dim=0", "model.dim must be > 0, got 0"),
+    ("train.eval_every=0", "train.eval_every must be > 0"),
+    ("train.lr=nan", "train.lr must be a finite number"),
+    ("train.steps=-1", "train.steps must be > 0"),
+    ("train.ema=1", "train.ema must be below 1"),
+    ("train.caption_dropout=1.5", r"train.caption_dropout must be in \[0, 1\]"),
+    ("model.target=eps", "model.target must be one of velocity, x, delta"),
+    ("train.score_every=75", "multiple of train.eval_every"),
 ])
 def test_bad_config_values_give_one_clear_error(item, message):
     with pytest.raises(ConfigError, match=message):
@@ -154,6 +185,26 @@ def test_cli_prints_one_error_line_and_exits_2(tmp_path):
     r = subprocess.run([sys.executable, "-m", "simulator", "sample", "--checkpoint", str(tmp_path / "none"),
                         "--episode", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and r.stderr.startswith("error: ")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "--steps", "-1"], "--steps: must be a positive integer"),
+    (["train", "--workers", "-3"], "--workers: must be a positive integer"),
+    (["train", "--steps", "abc"], "--steps: expected a positive integer"),
+    (["train", "--set", "model.dim=0"], "model.dim must be > 0"),
+    (["train", "--set", "train.eval_every=0"], "train.eval_every must be > 0"),
+    (["train", "--set", "train.lr=nan"], "train.lr must be a finite number"),
+    (["train", "--set", "model.dim=abc"], "cannot read 'abc' as int"),
+])
+def test_every_bad_setting_is_one_line_before_any_work(args, message):
+    r = subprocess.run([sys.executable, "-m", "simulator", *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and message in r.stderr, r.stderr
+
+
+def test_adapter_and_sample_import_without_a_cycle():
+    r = subprocess.run([sys.executable, "-c", "import simulator.sample, sys; assert 'simulator.adapter' not in sys.modules"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
 
 
 @pytest.mark.skipif(not (ROOT / "simulator/reference" / ckpt.MANIFEST).is_file(), reason="no reference checkpoint")
