@@ -116,7 +116,8 @@ class Bite(Scenario):
         ball = scene.add_sphere(_polar(keys[0]), r, params["biter_colour"], mass=0.0)
         biter = scene.add_object("ball", "biter", params["biter_colour"], [ball], radius=r)
         scene.scratch.update(food=food, biter=biter, ball=ball, plan=plan, next_bite=0,
-                             times=times, keys=keys, voxel_volume=VOXEL ** 3)
+                             times=np.asarray(times, float), keys=np.asarray(keys, float),  # arrays once, not per step
+                             voxel_volume=VOXEL ** 3)
 
     def on_step(self, scene: Scene, params):
         s = scene.scratch
