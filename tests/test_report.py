@@ -16,6 +16,7 @@ import pytest
 
 from physics_evals.metrics.base import Metric
 from physics_evals.report import find_results, write_report
+from toolkit.files import writer_tag
 from physics_evals.report import stats
 from physics_evals.report.load import load_results
 from physics_evals.results import score_samples, summarize_samples, task_scores, write_run
@@ -309,10 +310,11 @@ def test_a_report_carries_its_results_and_rebuilds_from_them_alone(tmp_path):
     write_report([first], out)
     gone = subprocess.Popen(["true"])
     gone.wait()
-    (out / f".report-{gone.pid}-abc").mkdir()      # left by a report killed while writing
-    (out / f".report-{os.getpid()}-def").mkdir()  # a report being written right now
+    host = writer_tag().split("-")[0]
+    (out / f".report-{host}-{gone.pid}-abc").mkdir()  # left by a report killed while writing
+    (out / f".report-{writer_tag()}-def").mkdir()     # a report being written right now
     write_report([results], out)
-    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == [f".report-{os.getpid()}-def"]
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == [f".report-{writer_tag()}-def"]
     assert sorted(p.name for p in (out / "results").iterdir()) == ["run1"]  # the first run's copy went with it
     copy = out / "results" / "run1"
     assert (copy / "results.json").read_bytes() == results.read_bytes()

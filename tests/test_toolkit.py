@@ -28,15 +28,17 @@ def test_fingerprint_covers_the_physics_only(tmp_path):
 def test_a_killed_writers_temporary_files_are_removed_by_the_next_write(tmp_path):
     target = tmp_path / "frames.npz"
     dead = subprocess_pid_that_exited()
-    left = tmp_path / f".frames.npz.{dead}.abc123.tmp"       # a writer killed mid-write
-    live = tmp_path / f".frames.npz.{os.getpid()}.def456.tmp"  # a writer still at work
-    other = tmp_path / f".meta.json.{dead}.ghi789.tmp"        # another file's: not this write's business
-    for p in (left, live, other):
+    host = files.writer_tag().split("-")[0]
+    left = tmp_path / f".frames.npz.{host}-{dead}.abc123.tmp"     # a writer killed mid-write
+    live = tmp_path / f".frames.npz.{files.writer_tag()}.def456.tmp"  # a writer still at work
+    other = tmp_path / f".meta.json.{host}-{dead}.ghi789.tmp"     # another file's: not this write's business
+    remote = tmp_path / f".frames.npz.0000beef-{dead}.jkl012.tmp"  # another machine's, on a shared disk: too new
+    for p in (left, live, other, remote):
         p.write_bytes(b"partial")
     files.atomic_write_bytes(target, b"whole")
     assert target.read_bytes() == b"whole"
-    assert not left.exists() and live.exists() and other.exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([target.name, live.name, other.name])
+    assert not left.exists() and live.exists() and other.exists() and remote.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([target.name, live.name, other.name, remote.name])
 
 
 def subprocess_pid_that_exited() -> int:

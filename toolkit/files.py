@@ -1,13 +1,17 @@
 """Safe file I/O shared by every artefact the project writes.
 
-Writes are atomic: the data goes to a hidden temporary name in the same folder (`.<name>.<pid>.<random>.tmp`)
-and is renamed over the target, so a killed run never leaves a file that looks complete. The writer's
-pid in the temporary name lets a later write of the same file remove what a killed writer left behind.
+Writes are atomic: the data goes to a hidden temporary name in the same folder
+(`.<name>.<host>-<pid>.<random>.tmp`) and is renamed over the target, so a killed run never leaves a file
+that looks complete. The writer's tag (a hash of the host name and the pid) lets a later write of the same
+file remove what a killed writer left behind; on a shared file system another machine's temporary files
+are judged by age alone, as their pids mean nothing here.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import socket
 import tempfile
 import time
 from pathlib import Path
@@ -16,6 +20,7 @@ from typing import Any
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)  # read once: os.umask can only be read by setting it
 STALE_TMP_S = 24 * 3600  # a temporary file of unknown writer this old is left over from a killed write
+_HOST = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]  # pids compare only on one machine
 
 
 class FolderError(OSError):
@@ -32,10 +37,19 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def left_by_a_killed_writer(tmp: Path, pid: str) -> bool:
-    """Whether a temporary file or folder belongs to a writer that is gone: the pid its name carries is not
-    running, or, for a name without one, it is older than STALE_TMP_S. FileNotFoundError if it went meanwhile."""
-    return not _alive(int(pid)) if pid.isdigit() else time.time() - tmp.stat().st_mtime > STALE_TMP_S
+def writer_tag() -> str:
+    """`<host>-<pid>`: put into temporary names so that a later writer can tell whether this one is gone."""
+    return f"{_HOST}-{os.getpid()}"
+
+
+def left_by_a_killed_writer(tmp: Path, tag: str) -> bool:
+    """Whether a temporary file or folder belongs to a writer that is gone: its tag names this machine and a
+    pid that is not running, or (another machine's, or no tag) it is older than STALE_TMP_S.
+    FileNotFoundError if it went meanwhile."""
+    host, _, pid = tag.partition("-")
+    if host == _HOST and pid.isdigit():
+        return not _alive(int(pid))
+    return time.time() - tmp.stat().st_mtime > STALE_TMP_S
 
 
 def remove_stale_tmp(path: str | os.PathLike) -> int:
@@ -44,9 +58,9 @@ def remove_stale_tmp(path: str | os.PathLike) -> int:
     path = Path(path)
     removed = 0
     for tmp in path.parent.glob(f".{path.name}.*.tmp"):
-        pid = tmp.name[len(path.name) + 2:].split(".", 1)[0]
+        tag = tmp.name[len(path.name) + 2:].split(".", 1)[0]
         try:
-            if left_by_a_killed_writer(tmp, pid):
+            if left_by_a_killed_writer(tmp, tag):
                 tmp.unlink()
                 removed += 1
         except (FileNotFoundError, ValueError):  # removed meanwhile by its writer
@@ -65,7 +79,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, durable: bool = Tru
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_tmp(path)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{writer_tag()}.", suffix=".tmp")
     except OSError as e:
         raise _named(e, e.filename or path.parent) from None
     try:

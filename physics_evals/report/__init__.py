@@ -19,7 +19,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from toolkit.files import check_writable, left_by_a_killed_writer
+from toolkit.files import check_writable, left_by_a_killed_writer, writer_tag
 
 from ..results import RESULTS_FILE, SAMPLES_FILE
 from .leaderboard import build, to_csv, to_markdown
@@ -69,11 +69,11 @@ def install(files: dict[str, bytes], out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     for old in out_dir.glob(".report-*"):  # the temporary folder of a report killed while writing
         try:
-            if old.is_dir() and left_by_a_killed_writer(old, old.name.split("-")[1]):
+            if old.is_dir() and left_by_a_killed_writer(old, "-".join(old.name.split("-")[1:3])):
                 shutil.rmtree(old, ignore_errors=True)
         except FileNotFoundError:
             continue
-    tmp = Path(tempfile.mkdtemp(dir=out_dir, prefix=f".report-{os.getpid()}-"))
+    tmp = Path(tempfile.mkdtemp(dir=out_dir, prefix=f".report-{writer_tag()}-"))
     try:
         for rel, data in files.items():
             (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
