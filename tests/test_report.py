@@ -302,31 +302,27 @@ def test_failure_while_rendering_leaves_old_report(tmp_path, monkeypatch):
     assert not [p for p in out.iterdir() if p.name.startswith(".report-")]
 
 
-def test_a_report_carries_its_results_and_rebuilds_from_them_alone(tmp_path):
+def test_a_report_carries_its_results_and_rebuilds_from_them_alone(report, tmp_path):
     from physics_evals.__main__ import main
-    first = make_results(tmp_path / "a", run_id="first", models=("copy_last_frame",), created="2025-01-01")
-    results = make_results(tmp_path / "b", run_id="run1")
-    out = tmp_path / "reports"
-    write_report([first], out)
+    root, results, _ = report
+    made = root / "reports"
+    copy = made / "results" / "run-a" / "results.json"
+    assert copy.read_bytes() == results.read_bytes()
+    assert (copy.parent / "samples.jsonl").read_bytes() == (results.parent / "samples.jsonl").read_bytes()
+    assert "run `run-a` (results/run-a/)" in (made / "leaderboard.md").read_text()
+    out = tmp_path / "clone"  # what a fresh clone has: the report folder and nothing else
+    shutil.copytree(made / "results", out / "results")
+    (out / "results" / "older-run").mkdir()  # the copy of a run this report no longer draws on
     gone = subprocess.Popen(["true"])
     gone.wait()
     host = writer_tag().split("-")[0]
     (out / f".report-{host}-{gone.pid}-abc").mkdir()  # left by a report killed while writing
     (out / f".report-{writer_tag()}-def").mkdir()     # a report being written right now
-    write_report([results], out)
-    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == [f".report-{writer_tag()}-def"]
-    assert sorted(p.name for p in (out / "results").iterdir()) == ["run1"]  # the first run's copy went with it
-    copy = out / "results" / "run1"
-    assert (copy / "results.json").read_bytes() == results.read_bytes()
-    assert (copy / "samples.jsonl").read_bytes() == (results.parent / "samples.jsonl").read_bytes()
-    assert "run `run1` (results/run1/)" in (out / "leaderboard.md").read_text()
-    made = {name: (out / name).read_bytes() for name in ("leaderboard.md", "leaderboard.csv")}
-    shutil.rmtree(tmp_path / "b" / "results")  # a fresh clone has the report folder and nothing else
-    for name in made:
-        (out / name).unlink()
     assert main(["report", "--out", str(out), "--results-root", str(tmp_path / "nowhere")]) == 0
-    assert {name: (out / name).read_bytes() for name in made} == made
-
+    for name in ("leaderboard.md", "leaderboard.csv"):
+        assert (out / name).read_bytes() == (made / name).read_bytes(), name
+    assert sorted(p.name for p in (out / "results").iterdir()) == ["run-a"]
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == [f".report-{writer_tag()}-def"]
 
 COMMITTED = PROJECT_ROOT / "reports"
 
