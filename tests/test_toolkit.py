@@ -1,6 +1,5 @@
 """toolkit/: the shared command-line wrapper, atomic writes and the physics fingerprint."""
 import errno
-import os
 import shutil
 from pathlib import Path
 
