@@ -1,9 +1,12 @@
-"""Rollout files (fixed contract 2): finding, reading, checking and writing them.
+"""Rollout files (fixed contract 2): finding, reading, resampling, checking and writing them.
 
-    <rollouts_root>/<model>/<task>/<episode_id>.npz   rgb uint8 [T_pred, H, W, 3]
-                                    or .mp4        decoded with OpenCV to the same array
+    <rollouts_root>/<model>/<task>/<episode_id>.npz   rgb uint8 [T, H, W, 3] (optional scalar `fps`)
+                                    or .mp4        decoded with PyAV (H.264, mp4v, ...) with its timestamps
 
-Every problem raises `RolloutError` whose message is one line naming the file.
+A rollout need not be on the task's grid: `resample` brings any resolution, aspect ratio, frame
+rate and length onto it by the one rule in RESAMPLING_RULE (export's manifest quotes it, `validate`
+says what it will do, every sample records the original format). Every problem raises
+`RolloutError` whose message is one line naming the file.
 """
 from __future__ import annotations
 
@@ -36,8 +39,27 @@ def find_rollout(root: str | Path, model: str, task: str, episode_id: str) -> Pa
     raise RolloutError(f"{rollout_path(root, model, task, episode_id, '.npz|.mp4')}: missing rollout for episode {episode_id}")
 
 
+RESAMPLING_RULE = (
+    "frames are picked by timestamp: predicted frame i (at i / task fps seconds after the first predicted "
+    "frame) is the rollout frame whose timestamp (npz: j / its `fps`, else the task's; mp4: the container's, "
+    "from its first frame) is nearest, the earlier on a tie; frames after the horizon are ignored, and a "
+    "rollout whose last frame is more than half its own frame interval short of the horizon's last instant "
+    "is an error; a rollout of another aspect ratio is centre-cropped to the task's; then each frame is "
+    "resized to the task's size, by area averaging when it shrinks (every source pixel counts once: no "
+    "aliasing) and bilinearly when it grows (no overshoot, so no colour that neither neighbour has)")
+RESAMPLING_VERSION = 1  # bump when the rule above changes what a rollout becomes
+# Why centre-crop rather than letterbox: a model given our square context frames and asked for a wider
+# video extends the scene at the sides and keeps the given view in the middle at its scale; the crop
+# recovers that view with objects at their true size and place, where letterboxing would shrink them.
+
+
 def read_rollout(path: str | Path) -> np.ndarray:
-    """The frames of a .npz or .mp4 rollout, unchecked against any task (see `check_frames`)."""
+    """The frames of a .npz or .mp4 rollout, unchecked against any task (see `load_rollout`)."""
+    return read_video(path)[0]
+
+
+def read_video(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """(frames, timestamps in seconds from the first frame, or None when the file states no frame rate)."""
     path = Path(path)
     if path.suffix == ".npz":
         if path.is_file() and not zipfile.is_zipfile(path):  # numpy would call any other file "pickled data"
@@ -47,46 +69,110 @@ def read_rollout(path: str | Path) -> np.ndarray:
             with np.load(path, allow_pickle=False) as z:
                 if "rgb" not in z.files:
                     raise RolloutError(f"{path}: no 'rgb' array (has {', '.join(z.files) or 'nothing'})")
-                return z["rgb"]
+                rgb = z["rgb"]
+                fps = float(z["fps"]) if "fps" in z.files else None
         except RolloutError:
             raise
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as e:
+        except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, EOFError) as e:
             raise RolloutError(f"{path}: unreadable or corrupt npz ({type(e).__name__}: {e})") from None
+        if fps is not None and not (np.isfinite(fps) and fps > 0):
+            raise RolloutError(f"{path}: fps must be a positive number, got {fps}")
+        return rgb, (None if fps is None or rgb.ndim < 1 else np.arange(len(rgb)) / fps)
     if path.suffix == ".mp4":
         return _read_mp4(path)
     raise RolloutError(f"{path}: unsupported rollout file type '{path.suffix}' (use .npz or .mp4)")
 
 
-def _read_mp4(path: Path) -> np.ndarray:
-    import cv2
+def _read_mp4(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    import av
     if path.stat().st_size == 0:
         raise RolloutError(f"{path}: empty video file")
-    cap = cv2.VideoCapture(str(path))
-    frames = []
+    frames, times = [], []
     try:
-        while True:
-            ok, bgr = cap.read()
-            if not ok:
-                break
-            frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-    finally:
-        cap.release()
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            rate = float(stream.average_rate or stream.guessed_rate or 0) or None
+            for k, frame in enumerate(container.decode(stream)):
+                frames.append(frame.to_ndarray(format="rgb24"))
+                times.append(frame.time if frame.time is not None else (k / rate if rate else np.nan))
+    except (av.FFmpegError, IndexError, ValueError) as e:
+        if not frames:
+            raise RolloutError(f"{path}: corrupt or empty video ({type(e).__name__}: {e})") from None
     if not frames:
         raise RolloutError(f"{path}: corrupt or empty video (no frame could be decoded)")
-    return np.stack(frames)  # (T, H, W, 3) uint8
+    t = np.asarray(times, np.float64)
+    if np.isnan(t).any():
+        raise RolloutError(f"{path}: video frames without timestamps and no frame rate")
+    return np.stack(frames), t - t[0]  # (T, H, W, 3) uint8, seconds
+
+
+def source_format(frames: np.ndarray, times: np.ndarray | None, task) -> dict:
+    """What the file holds, as each sample records it."""
+    fps = task.fps if times is None or len(times) < 2 else round(float((len(times) - 1) / (times[-1] - times[0])), 3) \
+        if times[-1] > times[0] else None
+    return {"height": int(frames.shape[1]), "width": int(frames.shape[2]), "n_frames": int(frames.shape[0]),
+            "fps": fps, "fps_stated": times is not None}
+
+
+def plan_resample(shape: tuple, times: np.ndarray | None, task, path) -> dict:
+    """What `resample` will do to a (T, H, W, 3) rollout: the frames it picks, the crop box and the
+    interpolation, or RolloutError when the rollout cannot cover the task's horizon."""
+    T, H, W = shape[:3]
+    times = np.arange(T) / task.fps if times is None else np.asarray(times, np.float64)
+    want = np.arange(task.horizon) / task.fps                         # (horizon,) seconds
+    step = float(np.median(np.diff(times))) if T > 1 else 1.0 / task.fps
+    if T == 0 or times[-1] + step / 2 < want[-1] - 1e-9:
+        have = (times[-1] + step) if T else 0.0
+        raise RolloutError(f"{path}: {T} frames, task {task.name} needs {task.horizon} at {task.fps} fps: too short "
+                           f"({T} frames at {1 / step:.4g} fps cover {have:.3f} s of the {task.horizon / task.fps:.3f} s "
+                           f"horizon)")
+    pick = np.searchsorted(times, want)                                # first frame at or after each instant
+    pick = np.clip(pick, 0, T - 1)
+    earlier = np.clip(pick - 1, 0, T - 1)
+    pick = np.where(np.abs(times[earlier] - want) <= np.abs(times[pick] - want), earlier, pick)
+    # centre crop to the task's aspect ratio (width / height)
+    if W * task.height > H * task.width:                               # wider: crop the sides
+        cw, ch = round(H * task.width / task.height), H
+    else:                                                              # taller: crop top and bottom
+        cw, ch = W, round(W * task.height / task.width)
+    box = ((W - cw) // 2, (H - ch) // 2, cw, ch)                        # x, y, width, height
+    interp = "none" if (cw, ch) == (task.width, task.height) else "area" if cw >= task.width else "bilinear"
+    return {"frames": pick, "crop": None if (cw, ch) == (W, H) else box, "resize": interp,
+            "retimed": not (T == task.horizon and np.array_equal(pick, np.arange(task.horizon)))}
+
+
+def describe_plan(plan: dict, fmt: dict, task) -> str:
+    """One line: what resampling does to this rollout ('' when it is on the task's grid already)."""
+    parts = []
+    if plan["retimed"]:
+        parts.append(f"{fmt['n_frames']} frames at {fmt['fps']:g} fps -> {task.horizon} at {task.fps} fps by timestamp"
+                     if fmt["fps"] else f"{fmt['n_frames']} frames -> the first {task.horizon}")
+    if plan["crop"]:
+        x, y, w, h = plan["crop"]
+        parts.append(f"centre-crop {fmt['width']}x{fmt['height']} to {w}x{h} at ({x}, {y})")
+    if plan["resize"] != "none":
+        w, h = (plan["crop"] or (0, 0, fmt["width"], fmt["height"]))[2:]
+        parts.append(f"{plan['resize']} resize {w}x{h} -> {task.width}x{task.height}")
+    return "; ".join(parts)
+
+
+def resample(frames: np.ndarray, times: np.ndarray | None, task, path, plan: dict | None = None) -> np.ndarray:
+    """The rollout on the task's grid (horizon, height, width, 3) by RESAMPLING_RULE."""
+    import cv2
+    plan = plan or plan_resample(frames.shape, times, task, path)
+    out = frames[plan["frames"]]
+    if plan["crop"]:
+        x, y, w, h = plan["crop"]
+        out = out[:, y:y + h, x:x + w]
+    if plan["resize"] != "none":
+        flag = cv2.INTER_AREA if plan["resize"] == "area" else cv2.INTER_LINEAR
+        out = np.stack([cv2.resize(np.ascontiguousarray(f), (task.width, task.height), interpolation=flag) for f in out])
+    return np.ascontiguousarray(out)
 
 
 def check_frames(frames: np.ndarray, task, path: str | Path) -> np.ndarray:
     """Raise RolloutError unless frames are uint8 (task.horizon, task.height, task.width, 3) without NaNs."""
-    frames = np.asarray(frames)
-    if frames.dtype.kind == "f" and np.isnan(frames).any():
-        raise RolloutError(f"{path}: contains NaN values (expected uint8 frames)")
-    if frames.dtype != np.uint8:
-        raise RolloutError(f"{path}: dtype {frames.dtype}, expected uint8")
-    if frames.ndim != 4 or frames.shape[-1] != 3:
-        raise RolloutError(f"{path}: shape {list(frames.shape)}, expected [T, H, W, 3]")
-    if frames.shape[0] == 0:
-        raise RolloutError(f"{path}: empty rollout (0 frames)")
+    frames = _check_array(frames, path)
     if frames.shape[0] != task.horizon:
         raise RolloutError(f"{path}: {frames.shape[0]} frames, task {task.name} needs {task.horizon}")
     if frames.shape[1:3] != (task.height, task.width):
@@ -95,9 +181,34 @@ def check_frames(frames: np.ndarray, task, path: str | Path) -> np.ndarray:
     return frames
 
 
+def _check_array(frames, path) -> np.ndarray:
+    """Raise RolloutError unless frames are a non-empty uint8 (T, H, W, 3) array."""
+    frames = np.asarray(frames)
+    if frames.dtype.kind == "f" and np.isnan(frames).any():
+        raise RolloutError(f"{path}: contains NaN values (expected uint8 frames)")
+    if frames.dtype != np.uint8:
+        raise RolloutError(f"{path}: dtype {frames.dtype}, expected uint8")
+    if frames.ndim != 4 or frames.shape[-1] != 3:
+        raise RolloutError(f"{path}: shape {list(frames.shape)}, expected [T, H, W, 3]")
+    if frames.shape[0] == 0 or 0 in frames.shape[1:3]:
+        raise RolloutError(f"{path}: empty rollout (shape {list(frames.shape)})")
+    return frames
+
+
+def load_rollout_with_format(path: str | Path, task) -> tuple[np.ndarray, dict]:
+    """Read one rollout file, resample it onto the task's grid, check it: (frames, original format and
+    what resampling did)."""
+    frames, times = read_video(path)
+    frames = _check_array(frames, path)
+    fmt = source_format(frames, times, task)
+    plan = plan_resample(frames.shape, times, task, path)
+    fmt["resampling"] = describe_plan(plan, fmt, task) or "none"
+    return check_frames(resample(frames, times, task, path, plan), task, path), fmt
+
+
 def load_rollout(path: str | Path, task) -> np.ndarray:
-    """Read and check one rollout file against its task."""
-    return check_frames(read_rollout(path), task, path)
+    """Read, resample (RESAMPLING_RULE) and check one rollout file against its task."""
+    return load_rollout_with_format(path, task)[0]
 
 
 def write_rollout(path: str | Path, frames: np.ndarray, info: dict | None = None) -> None:
@@ -134,6 +245,39 @@ def write_mp4(path: str | Path, frames: np.ndarray, fps: float) -> None:
         for f in frames:
             writer.write(cv2.cvtColor(np.ascontiguousarray(f), cv2.COLOR_RGB2BGR))
         writer.release()
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_h264(path: str | Path, frames: np.ndarray, fps: float, bit_rate: int | None = None, crf: int = 23) -> None:
+    """Write (T, H, W, 3) uint8 RGB frames as an H.264 mp4 (PyAV/libx264, yuv420p: chroma at half
+    resolution, as nearly every real video has), atomically; `bit_rate` (bits/s) replaces the
+    constant-quality `crf` when given. H and W must be even (4:2:0)."""
+    import fractions
+    import os
+    import tempfile
+
+    import av
+    path = Path(path)
+    h, w = frames.shape[1:3]
+    if h % 2 or w % 2:
+        raise RolloutError(f"{path}: H.264 (4:2:0) needs an even size, got {w}x{h}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp.mp4")
+    os.close(fd)
+    try:
+        with av.open(tmp, "w", format="mp4") as out:
+            stream = out.add_stream("libx264", rate=fractions.Fraction(fps).limit_denominator(1001))
+            stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+            if bit_rate:
+                stream.bit_rate = int(bit_rate)
+            else:
+                stream.options = {"crf": str(crf)}
+            for f in frames:
+                out.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="rgb24")))
+            out.mux(stream.encode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

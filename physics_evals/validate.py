@@ -1,8 +1,9 @@
 """`python -m physics_evals validate DIR`: check a rollout folder against the tasks before scoring.
 
 DIR is <DIR>/<model>/<task>/<episode_id>.npz|.mp4 (or <DIR>/<task>/... for one model). Every
-expected episode must have a readable rollout with the task's frame count, resolution and dtype
-and no NaNs. The expected episodes come from an export pack's manifest (--manifest) or from the
+expected episode must have a readable uint8 rollout without NaNs that covers the task's horizon; one
+of another resolution, aspect ratio, frame rate or length is brought onto the task's grid by
+rollouts.RESAMPLING_RULE, and validate says, per task folder, what that will do. The expected episodes come from an export pack's manifest (--manifest) or from the
 suite's tasks (--suite, --tasks, --limit). Each problem is one line naming the file.
 """
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from . import options
 from .models import rollout_folder_models
-from .rollouts import RolloutError, find_rollout, load_rollout
+from .rollouts import RolloutError, find_rollout, load_rollout_with_format
 from .tasks import TASK_DEFS, get_tasks
 
 
@@ -30,13 +31,15 @@ class Expected:
     height: int
     width: int
     episode_ids: tuple[str, ...]
+    fps: float = 15.0
 
 
 def expected_from_manifest(path: Path) -> list[Expected]:
     try:
         tasks = json.loads(Path(path).read_text())["tasks"]
         _check_manifest_tasks(tasks, path)
-        return [Expected(name, t["horizon"], t["height"], t["width"], tuple(t["episode_ids"])) for name, t in tasks.items()]
+        return [Expected(name, t["horizon"], t["height"], t["width"], tuple(t["episode_ids"]), t.get("fps", 15))
+                for name, t in tasks.items()]
     except FileNotFoundError:
         raise ManifestError(f"{path}: no such manifest") from None
     except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as e:
@@ -55,7 +58,7 @@ def _check_manifest_tasks(tasks, path: Path) -> None:
 
 
 def expected_from_tasks(names: list[str] | None, suite: str, limit: int | None) -> list[Expected]:
-    return [Expected(t.name, t.horizon, t.height, t.width, tuple(t.episode_ids()))
+    return [Expected(t.name, t.horizon, t.height, t.width, tuple(t.episode_ids()), t.fps)
             for t in (t.limited(limit) for t in get_tasks(names, suite))]
 
 
@@ -77,12 +80,17 @@ def validate_folder(root: Path, expected: list[Expected], require_all_tasks: boo
             if e.name not in present:
                 problems.append(f"{model_dir / e.name}: missing task folder ({len(e.episode_ids)} episodes expected)")
                 continue
+            plans: dict[str, list[str]] = {}  # what resampling will do -> episodes it does it to
             for eid in e.episode_ids:
                 try:
-                    load_rollout(find_rollout(model.root, model.folder, e.name, eid), e)
+                    _, fmt = load_rollout_with_format(find_rollout(model.root, model.folder, e.name, eid), e)
+                    plans.setdefault(fmt["resampling"], []).append(eid)
                     n_ok += 1
                 except RolloutError as err:
                     problems.append(str(err))
+            for plan, eids in plans.items():
+                if plan != "none":
+                    notes.append(f"note: {model_dir / e.name}: will resample {len(eids)} rollouts: {plan}")
             extra = sorted(p.name for p in (model_dir / e.name).iterdir()
                            if p.is_file() and p.stem not in e.episode_ids)
             if extra:
