@@ -62,8 +62,8 @@ class Group:
 
 
 def start() -> Group | None:
-    """Join the torchrun process group (gloo on CPU, nccl on GPUs); None when not launched with
-    several processes. Raises ValueError in one line when the environment is half set."""
+    """Join the torchrun process group (nccl when each rank has a GPU of its own, else gloo); None when
+    not launched with several processes. Raises ValueError in one line when the environment is half set."""
     try:
         world = int(os.environ.get("WORLD_SIZE", "1"))
         rank, local_rank = int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
@@ -75,9 +75,11 @@ def start() -> Group | None:
         raise ValueError(f"RANK={rank} is outside WORLD_SIZE={world}")
     import torch
     import torch.distributed as dist
-    gpu = torch.cuda.is_available()
-    if gpu:
-        torch.cuda.set_device(local_rank % torch.cuda.device_count())  # "cuda" is this rank's GPU from here on
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if gpus:
+        torch.cuda.set_device(local_rank % gpus)  # "cuda" is this rank's GPU from here on
+    # nccl needs a GPU of its own per rank on a machine; more ranks than GPUs share them and talk over gloo
+    own_gpu = gpus and int(os.environ.get("LOCAL_WORLD_SIZE", world)) <= gpus
     if not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if gpu else "gloo")
+        dist.init_process_group(backend="nccl" if own_gpu else "gloo")
     return Group(rank, world, local_rank)

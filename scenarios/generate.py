@@ -12,6 +12,7 @@ so a batch killed anywhere resumes with the same command, on either backend.
 from __future__ import annotations
 
 import itertools
+import multiprocessing
 from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,8 +48,10 @@ def plan(names: list[str], n: int, seed: int) -> list[Job]:
     return [Job(names[k % len(names)], seed + k) for k in range(n)]
 
 
-def _run(job: Job, root: str, spec: RenderSpec, params: dict | None) -> str:
+def _run(job: Job, root: str, spec: RenderSpec, params: dict | None, skip_current: bool = False) -> str:
     from . import generate_episode  # imported in the worker process
+    if skip_current and is_current(job.folder(Path(root))):
+        return str(job.folder(Path(root)))
     checked = get_scenario(job.scenario).check_overrides(params or {})
     return str(generate_episode(job.scenario, job.seed, spec, checked).save(root))
 
@@ -72,7 +75,9 @@ def generate_many(root: str | Path, names: list[str], n: int, seed: int = 0, spe
                          "the same path (a shared filesystem, or a bucket mounted with s3fs/gcsfuse)")
     root = Path(root)
     jobs = plan(names, n, seed)
-    todo = [j for j in jobs if not is_current(j.folder(root))]  # missing, partial or stale
+    # Which episodes are missing, partial or stale: checked here, or on a cluster by each task itself (a
+    # driver reading a million meta.json files from a shared disk one by one would be the bottleneck).
+    todo = jobs if backend == "ray" else [j for j in jobs if not is_current(j.folder(root))]
     bar = tqdm(total=len(jobs), initial=len(jobs) - len(todo), desc="episodes", unit="ep", disable=not progress)
     with bar:
         if backend == "ray":
@@ -83,6 +88,9 @@ def generate_many(root: str | Path, names: list[str], n: int, seed: int = 0, spe
                 bar.update()
         else:
             workers = min(workers, len(todo))
+            # Pool workers fork from a server that has already imported the engine and every scenario (no torch:
+            # safe to fork), so they start in milliseconds instead of importing it each (no effect if it runs).
+            multiprocessing.get_context("forkserver").set_forkserver_preload(["scenarios.registry"])
             with process_pool(workers) as pool:
                 _windowed(lambda job: pool.submit(_run, job, str(root), spec, params), todo,
                           IN_FLIGHT_PER_WORKER * workers, lambda fs: wait(fs, return_when=FIRST_COMPLETED).done,
@@ -120,7 +128,7 @@ def _run_on_ray(todo: list[Job], root: str, spec: RenderSpec, params: dict | Non
         limit = IN_FLIGHT_PER_WORKER * max(1, int(ray.cluster_resources().get("CPU", 1)))
         # spec and params go to the object store once, not once per task
         spec_ref, params_ref = ray.put(spec), ray.put(params)
-        _windowed(lambda job: task.remote(job, root, spec_ref, params_ref), todo, limit,
+        _windowed(lambda job: task.remote(job, root, spec_ref, params_ref, True), todo, limit,
                   lambda refs: ray.wait(list(refs), num_returns=1)[0], ray.get, done)
     finally:
         if own:
