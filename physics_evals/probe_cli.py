@@ -24,28 +24,71 @@ def probe_tasks(tasks, episodes_root: Path, workers: int = 1, progress: bool = T
             p["correct"] += r["accuracy"] * r["n_pairs"]
             p["n_pairs"] += r["n_pairs"]
             for m, acc in r["per_metric"].items():
-                p["per_metric"][m] = p["per_metric"].get(m, 0.0) + acc * r["n_pairs"]
+                c, n = p["per_metric"].get(m, (0.0, 0))
+                p["per_metric"][m] = (c + acc * r["per_metric_n"][m], n + r["per_metric_n"][m])
     return {k: {"accuracy": p["correct"] / p["n_pairs"], "n_pairs": p["n_pairs"],
-                "per_metric": {m: c / p["n_pairs"] for m, c in p["per_metric"].items()}}
+                "per_metric": {m: c / n for m, (c, n) in p["per_metric"].items()}}
             for k, p in pooled.items()}
 
 
 def add_arguments(p) -> None:
     options.add_task_options(p)
     options.add_episodes_root(p)
-    options.add_workers(p, "processes generating episodes")
+    options.add_workers(p, "processes generating and scoring episodes")
+    p.add_argument("--seed", type=int, default=0, help="seed of the resimulated ceiling (default 0)")
+    p.add_argument("--skip", nargs="+", default=[], choices=["voe", "invariance", "sensitivity"],
+                   help="parts not to run")
+    p.add_argument("--sensitivity-out", type=Path, metavar="MD",
+                   help="also write the sensitivity table, with its provenance, to this markdown file")
 
 
 def main(args) -> int:
     from .probes import PROBES
     tasks = select_tasks(args.suite, args.tasks, args.limit)
-    report = probe_tasks(tasks, args.episodes_root, args.workers)
-    print(f"{'violation':<12} {'pairs':>5} {'accuracy':>8}  per metric")
-    for kind, probe in PROBES.items():
-        if kind not in report:
-            print(f"{kind:<12} {0:>5} {'-':>8}  (no episode of these tasks shows it: {probe.description})")
-            continue
-        r = report[kind]
-        per = ", ".join(f"{m} {a:.2f}" for m, a in r["per_metric"].items())
-        print(f"{kind:<12} {r['n_pairs']:>5} {r['accuracy']:>8.2f}  {per}")
+    if "voe" not in args.skip:
+        report = probe_tasks(tasks, args.episodes_root, args.workers)
+        print("violation-of-expectation probes: pairwise accuracy (truth ranked above its tampered twin)")
+        print(f"{'violation':<12} {'pairs':>5} {'accuracy':>8}  per metric")
+        for kind, probe in PROBES.items():
+            if kind not in report:
+                print(f"{kind:<12} {0:>5} {'-':>8}  (no episode of these tasks shows it: {probe.description})")
+                continue
+            r = report[kind]
+            per = ", ".join(f"{m} {a:.2f}" for m, a in r["per_metric"].items())
+            print(f"{kind:<12} {r['n_pairs']:>5} {r['accuracy']:>8.2f}  {per}")
+    failed = ensure_episodes(tasks, args.episodes_root, args.workers, False, warn=lambda m: print(m, file=sys.stderr))
+    folders = usable_episodes(tasks, args.episodes_root, failed)
+    if "invariance" not in args.skip:
+        from .invariance import format_invariance, invariance_report
+        print("\ninvariance probes: summary scores (0..100) of the truth put through each nuisance")
+        for line in format_invariance(invariance_report(tasks, folders, workers=args.workers, seed=args.seed)):
+            print(line)
+    if "sensitivity" not in args.skip:
+        from .sensitivity import DETECT, format_sensitivity, sensitivity_report
+        lines = format_sensitivity(sensitivity_report(tasks, folders, workers=args.workers, seed=args.seed))
+        print(f"\nsensitivity: smallest graded violation each metric tells from physical variance "
+              f"(pairwise accuracy >= {DETECT})")
+        for line in lines:
+            print(line)
+        if args.sensitivity_out is not None:
+            _write_sensitivity(args, tasks, lines)
     return 0
+
+
+def _write_sensitivity(args, tasks, lines: list[str]) -> None:
+    from toolkit.files import atomic_write_bytes
+    from toolkit.provenance import git_revision, versions
+    from .sensitivity import DETECT, FAMILIES
+    ver = versions()
+    text = "\n".join([
+        "# Sensitivity of each metric (generated: do not edit)", "",
+        f"Made by `{getattr(args, 'command_line', 'python -m physics_evals probe')}` at git revision "
+        f"`{git_revision()}`, ceiling seed {args.seed}, suite `{args.suite}`, {len(tasks)} tasks, "
+        f"versions: " + ", ".join(f"{k} {v}" for k, v in sorted(ver.items()) if isinstance(v, str)) + ".", "",
+        f"Each cell is the smallest graded counterfactual that the metric tells from the physical-variance "
+        f"second take (`resimulated`) with pairwise accuracy >= {DETECT} over the episodes where it applies; "
+        f"'-' means not even the largest grade (its accuracy given), blank means the counterfactual does not "
+        f"apply. Grades: " + "; ".join(f"{f}: {', '.join(g for g, _ in gr)} ({unit})" for f, (unit, gr) in FAMILIES.items())
+        + ". See physics_evals/sensitivity.py.", "", *lines, ""])
+    atomic_write_bytes(args.sensitivity_out, text.encode())
+    print(f"wrote {args.sensitivity_out}")

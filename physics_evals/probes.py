@@ -77,21 +77,21 @@ def vanish(ep: Episode, context: int) -> np.ndarray | None:
     return out[context:]
 
 
-def late(ep: Episode, context: int) -> np.ndarray | None:
-    """The object comes out from behind the occluder DELAY frames late (and stays behind schedule)."""
+def late(ep: Episode, context: int, delay: int = DELAY) -> np.ndarray | None:
+    """The object comes out from behind the occluder `delay` frames late (and stays behind schedule)."""
     e = _first_event(ep, "reappeared", after=context)
-    if e is None or e["frame"] + DELAY >= ep.n_frames:
+    if e is None or e["frame"] + delay >= ep.n_frames:
         return None
     oid, r = e["objects"][0], e["frame"]
     out = ep.rgb.copy()
     out[r:] = background(ep, oid)[r:]
-    for t in range(r + DELAY, ep.n_frames):
-        paste(out[t], ep.rgb[t - DELAY], ep.seg[t - DELAY] == oid)
+    for t in range(r + delay, ep.n_frames):
+        paste(out[t], ep.rgb[t - delay], ep.seg[t - delay] == oid)
     return out[context:]
 
 
-def elsewhere(ep: Episode, context: int) -> np.ndarray | None:
-    """The object comes out from behind the occluder SHIFT px away from where it should."""
+def elsewhere(ep: Episode, context: int, shift: int = SHIFT) -> np.ndarray | None:
+    """The object comes out from behind the occluder `shift` px away from where it should."""
     e = _first_event(ep, "reappeared", after=context)
     if e is None:
         return None
@@ -99,7 +99,7 @@ def elsewhere(ep: Episode, context: int) -> np.ndarray | None:
     H, W = ep.rgb.shape[1:3]
     ys, xs = np.nonzero((ep.seg[r:] == oid).any(0))
     # the shift that keeps the object in the image, preferring up (off the ground)
-    shifts = [(0, -SHIFT), (SHIFT, 0), (-SHIFT, 0), (0, SHIFT)]
+    shifts = [(0, -shift), (shift, 0), (-shift, 0), (0, shift)]
     dx, dy = next(((dx, dy) for dx, dy in shifts if 0 <= ys.min() + dy and ys.max() + dy < H
                    and 0 <= xs.min() + dx and xs.max() + dx < W), shifts[0])
     out = ep.rgb.copy()
@@ -252,7 +252,7 @@ PROBES: dict[str, Probe] = {p.kind: p for p in [
 
 
 def ranks_truth_first(metric: str, truth_value: float, twin_value: float) -> bool:
-    """The truth is strictly closer to perfect than the twin (a NaN on either side is a failure)."""
+    """The truth is strictly closer to perfect than the twin (a NaN twin is a failure)."""
     m = METRICS[metric]
     if math.isnan(truth_value) or math.isnan(twin_value):
         return False
@@ -261,7 +261,9 @@ def ranks_truth_first(metric: str, truth_value: float, twin_value: float) -> boo
 
 def probe_report(episodes: Iterable[Episode], context: int) -> dict[str, dict]:
     """kind -> {"accuracy", "n_pairs", "per_metric": {metric: accuracy}} over the episodes a probe
-    applies to; kinds that apply to none are left out."""
+    applies to; kinds that apply to none are left out. A metric that does not apply to an episode
+    (NaN on the truth: e.g. a shard count where the truth's shards never come clearly apart) is left
+    out of that pair; a pair needs at least one metric that applies, and all of those must rank it."""
     tallies: dict[str, dict] = {}
     for ep in episodes:
         truth_clip = Clip(ep, context, ep.rgb[context:])
@@ -270,14 +272,18 @@ def probe_report(episodes: Iterable[Episode], context: int) -> dict[str, dict]:
             if twin is None:
                 continue
             twin_clip = Clip(ep, context, twin)
-            ok = {m: ranks_truth_first(m, METRICS[m](truth_clip), METRICS[m](twin_clip)) for m in probe.catches}
-            t = tallies.setdefault(kind, {"correct": 0, "n_pairs": 0, "per_metric": {m: 0 for m in probe.catches}})
+            truth_values = {m: METRICS[m](truth_clip) for m in probe.catches}
+            ok = {m: ranks_truth_first(m, v, METRICS[m](twin_clip)) for m, v in truth_values.items()
+                  if not math.isnan(v)}
+            t = tallies.setdefault(kind, {"correct": 0, "n_pairs": 0, "per_metric": {m: [0, 0] for m in probe.catches}})
             t["n_pairs"] += 1
-            t["correct"] += all(ok.values())
+            t["correct"] += bool(ok) and all(ok.values())
             for m, good in ok.items():
-                t["per_metric"][m] += good
+                t["per_metric"][m][0] += good
+                t["per_metric"][m][1] += 1
     return {k: {"accuracy": t["correct"] / t["n_pairs"], "n_pairs": t["n_pairs"],
-                "per_metric": {m: c / t["n_pairs"] for m, c in t["per_metric"].items()}}
+                "per_metric": {m: c / n for m, (c, n) in t["per_metric"].items() if n},
+                "per_metric_n": {m: n for m, (c, n) in t["per_metric"].items() if n}}
             for k, t in tallies.items()}
 
 

@@ -1,25 +1,43 @@
-"""Find objects in RGB frames without the simulator's masks: colour keying plus connected components.
+"""Find objects in RGB frames without the simulator's masks: colour keying plus connected components,
+built to measure real (lossy, resampled) video the same as the clean truth.
 
 Every scenario gives its objects distinct saturated colours and records them in meta.json
-(`objects[i]["rgb"]`, 0..255); the sky and the ground are unsaturated. TinyRenderer's
-shading scales a surface's brightness but keeps its hue and saturation, so a pixel belongs
-to the object whose hue is nearest, provided it is saturated and not too dark. Connected
-components then drop specks and count pieces (shards). Saturated blobs whose hue matches no
-object are reported as `unknown`: a spawned object of a new colour shows up there.
+(`objects[i]["rgb"]`, 0..255); the sky, the ground and the scenery are unsaturated.
 
-An object's mask is its plausible blob(s), not every pixel of its hue. Noise frames (and the
-speckle a diffusion model leaves) put pixels of every colour everywhere; averaged, they pull each
-centroid towards the image centre, which can sit closer to the truth than an honest but wrong
-prediction. So: components below a minimum area (a fixed fraction of the image) are specks; an
-object that is one rigid body keeps only its main blob (plus at most a few pieces of comparable
-size: a body cut by something thin in front of it); and when its colour is scattered over many
-comparable small pieces, as in noise, it is not cleanly present at all (absent). Roles that are
-legitimately several pieces (glass after shattering, paint strokes, bitten food) keep every
-component above the minimum.
+Colour. A pixel is matched by its hue and saturation (HSV). Why HSV hue rather than a CIELAB
+distance: what real video does to an object's pixels is mix them with their neighbours (blur,
+resizing, 4:2:0 chroma, codec blocks) and scale them (shading, brightness drift), and those
+operations act on the encoded RGB values. Mixing a colour with grey or white and scaling it leaves
+its HSV hue exactly where it was (hue depends only on the ratios of max - mid and max - min), while
+a CIELAB hue angle drifts under both. Saturation falls as an edge pixel mixes with the scenery, and
+the gate on it sits near a half-and-half mix, so a blurred edge keeps the object's area.
 
-The same instrument measures the truth (`track` on the true frames) and the rollout, so a
-perfect rollout measures exactly like the truth; `validate` checks the instrument against
-the true segmentation.
+Soft coverage. Besides the hard mask, each object gets a per-pixel coverage `weight` in 0..1 from
+linear unmixing: the pixel's chroma (the RGB vector minus its grey part) projected on the object's
+chroma direction, over the object's chroma at this frame's shading. Mixing is linear in RGB, so the
+sum of the weights (the soft area) and their first moments (the soft centroid) are what a blur or a
+chroma average leaves unchanged: sub-pixel centroids and areas that survive resampling. A pixel's
+weight goes to the one object its hue is nearest, so a neighbour of another colour never counts.
+
+Pieces. Connected components (8-connectivity); for roles that come in pieces they are grouped across
+gaps of up to `group_px` pixels (at 64x64; scaled with the image), so a shard counts once it is
+clearly apart, not when a codec blurs a hairline crack open or shut. Components below a minimum area are specks;
+an object that is one rigid body keeps only its main blob (plus at most a few pieces of comparable
+size); when its colour is scattered over many comparable small pieces, as in noise, it is absent.
+Roles that are legitimately several pieces (glass, paint, bitten food) keep every component.
+
+Presence has hysteresis: a body appears when it shows `present_area` pixels and stays until it
+falls below the speck size, so an area hovering at a threshold cannot flicker in and out. A frame
+where an object shows only a sliver (no part `core_px` wide) is `marginal`: neither clearly in nor
+out, so the metrics do not hold the rollout to either there.
+
+Unknown colour. A spawned object of a colour no object has shows up in `n_unknown`, but only as a
+strongly saturated blob far in hue from every object, with a solid core (it survives an erosion:
+edge mixtures and codec fringes are thin), for `unknown_frames` consecutive frames in the same place.
+
+The same instrument measures the truth (`track` on the true frames) and the rollout, so a perfect
+rollout measures exactly like the truth; `validate` checks the instrument against the true
+segmentation, on clean and on degraded frames (tests/test_tracker.py, tests/test_invariance.py).
 """
 from __future__ import annotations
 
@@ -34,55 +52,98 @@ PIECE_ROLES = ("glass", "paint", "food")  # roles that may show as several piece
 
 @dataclass(frozen=True)
 class TrackerConfig:
-    min_saturation: int = 110   # 0..255; sky/ground have 0, palette colours about 225
+    min_saturation: int = 110   # 0..255; sky/ground have 0, palette colours about 225: about a half mix
     min_value: int = 40         # 0..255; darker pixels carry no reliable hue
     hue_tolerance: float = 10.0 # OpenCV hue units (degrees / 2); palette hues are >= 11 units apart
     min_area_fraction: float = 1 / 2048  # of the image; smaller components are specks (2 px at 64x64)
     min_area_floor: int = 2     # pixels; the speck size never drops below this (one pixel is never a piece)
+    present_fraction: float = 1 / 512    # of the image: an absent object appears at this area (8 px at 64x64)
+    core_px: int = 3            # px at 64x64: clearly seen means a part at least this wide (else marginal)
+    group_px: int = 1           # px at 64x64 (scaled with the image): gaps this narrow do not split a piece
+    support_px: int = 2         # px at 64x64: soft coverage is summed this far around the hard mask
+    shading_percentile: float = 95  # of an object's matched chroma over the clip: its full-coverage level
     piece_ratio: float = 4.0    # a one-body object keeps components at least 1/piece_ratio of its largest
     max_pieces: int = 3         # more such pieces than this is scattered colour (noise), not a body
+    unknown_saturation: int = 150  # 0..255: an unknown colour must be this saturated (a palette colour is ~225)
+    unknown_hue_gap: float = 15.0  # OpenCV hue units from every object's hue
+    unknown_core: int = 3       # px at 64x64: an unknown blob must contain a square this wide
+    unknown_frames: int = 3     # consecutive frames an unknown blob must persist (half of it in place)
+
+    def scale(self, height: int, width: int) -> float:
+        return min(height, width) / 64.0
 
     def min_area(self, height: int, width: int) -> int:
         """Speck size in pixels at this resolution: it scales with the image, as objects and shards do."""
         return max(self.min_area_floor, round(self.min_area_fraction * height * width))
 
+    def present_area(self, height: int, width: int) -> int:
+        return max(self.min_area(height, width), round(self.present_fraction * height * width))
+
 
 @dataclass
 class Tracks:
     ids: list[int]               # object id of each track (meta.json order)
-    mask: np.ndarray             # (T, O, H, W) bool
-    area: np.ndarray             # (T, O) int, pixels
-    centroid: np.ndarray         # (T, O, 2) float (x right, y down); NaN where absent
+    mask: np.ndarray             # (T, O, H, W) bool, the kept components
+    area: np.ndarray             # (T, O) float, pixels: the soft area (sum of weight) where present, else 0
+    centroid: np.ndarray         # (T, O, 2) float (x right, y down), weight-averaged; NaN where absent
     present: np.ndarray          # (T, O) bool
     n_components: np.ndarray     # (T, O) int, pieces of at least min_area pixels
     trackable: np.ndarray        # (O,) bool, False for unsaturated objects (they cannot be keyed)
-    n_unknown: np.ndarray        # (T,) int, saturated blobs of no object's colour
+    n_unknown: np.ndarray        # (T,) int, persistent solid blobs of no object's colour
+    weight: np.ndarray | None = None  # (T, O, H, W) float32 soft coverage 0..1 (None: the mask itself)
+    marginal: np.ndarray | None = None  # (T, O) bool: only partly seen (a sliver), neither clearly in nor out
 
     @property
     def n_frames(self) -> int:
         return int(self.area.shape[0])
+
+    def coverage(self) -> np.ndarray:
+        """(T, O, H, W) float32 soft coverage (the mask where no weights were measured)."""
+        return self.mask.astype(np.float32) if self.weight is None else self.weight
+
+    def uncertain(self) -> np.ndarray:
+        """(T, O) bool: frames where the object is only partly seen (all False where not measured)."""
+        return np.zeros(self.present.shape, bool) if self.marginal is None else self.marginal
+
+    def certain(self) -> np.ndarray:
+        """(T, O) bool: frames where the object is clearly seen (present and not marginal)."""
+        return self.present & ~self.uncertain()
 
     def index(self, obj_id: int) -> int:
         return self.ids.index(obj_id)
 
     def frames(self, sl: slice) -> "Tracks":
         """The tracks of a range of frames."""
-        return Tracks(**{k: getattr(self, k)[sl] if k in _PER_FRAME else getattr(self, k) for k in _FIELDS})
+        return Tracks(**{k: _take(getattr(self, k), sl) if k in _PER_FRAME else getattr(self, k) for k in _FIELDS})
 
     def then(self, later: "Tracks") -> "Tracks":
         """These frames followed by `later`'s (same objects)."""
-        return Tracks(**{k: np.concatenate([getattr(self, k), getattr(later, k)]) if k in _PER_FRAME
-                         else getattr(self, k) for k in _FIELDS})
+        def cat(k):
+            a, b = getattr(self, k), getattr(later, k)
+            if k == "weight" and (a is None or b is None):
+                a, b = self.coverage(), later.coverage()
+            if k == "marginal" and (a is None or b is None):
+                a, b = self.uncertain(), later.uncertain()
+            return np.concatenate([a, b])
+        return Tracks(**{k: cat(k) if k in _PER_FRAME else getattr(self, k) for k in _FIELDS})
 
 
-_FIELDS = ("ids", "mask", "area", "centroid", "present", "n_components", "trackable", "n_unknown")
-_PER_FRAME = ("mask", "area", "centroid", "present", "n_components", "n_unknown")
+_FIELDS = ("ids", "mask", "area", "centroid", "present", "n_components", "trackable", "n_unknown", "weight",
+           "marginal")
+_PER_FRAME = ("mask", "area", "centroid", "present", "n_components", "n_unknown", "weight", "marginal")
 
 
-def _hue_sat(rgb: np.ndarray) -> np.ndarray:
+def _take(a, sl):
+    return None if a is None else a[sl]
+
+
+def _hsv(rgb: np.ndarray) -> np.ndarray:
     """(..., 3) uint8 RGB -> (..., 3) uint8 HSV in OpenCV units (H 0..179)."""
     flat = np.ascontiguousarray(rgb.reshape(-1, 1, 3))
     return cv2.cvtColor(flat, cv2.COLOR_RGB2HSV).reshape(rgb.shape)
+
+
+_hue_sat = _hsv  # the name older callers use
 
 
 def object_hsv(objects: list[dict]) -> np.ndarray:
@@ -90,12 +151,22 @@ def object_hsv(objects: list[dict]) -> np.ndarray:
     if not objects:
         return np.zeros((0, 3), np.float32)
     rgb = np.array([o["rgb"] for o in objects], dtype=np.uint8).reshape(-1, 3)
-    return _hue_sat(rgb).astype(np.float32)
+    return _hsv(rgb).astype(np.float32)
+
+
+# chroma: RGB minus its grey part, in an orthonormal basis of the plane orthogonal to grey (R=G=B)
+_CHROMA = np.array([[1 / np.sqrt(2), -1 / np.sqrt(2), 0.0],
+                    [1 / np.sqrt(6), 1 / np.sqrt(6), -2 / np.sqrt(6)]], np.float32)   # (2, 3)
+
+
+def _kernel(px: int) -> np.ndarray:
+    return np.ones((2 * px + 1, 2 * px + 1), np.uint8)
 
 
 def _components(mask: np.ndarray, min_area: int, one_body: bool = False,
-                cfg: TrackerConfig = TrackerConfig()) -> tuple[np.ndarray, int]:
-    """Keep connected components (8-connectivity) of at least min_area pixels; return (mask, count).
+                cfg: TrackerConfig = TrackerConfig(), group: int = 0) -> tuple[np.ndarray, int]:
+    """Keep connected components (8-connectivity, joined across gaps of up to `group` px) of at least
+    min_area pixels; return (mask, count).
 
     one_body: the mask is one rigid body's colour. Keep its largest component and those of comparable
     size (>= largest / piece_ratio), so that specks of its colour elsewhere never move its centroid
@@ -104,67 +175,152 @@ def _components(mask: np.ndarray, min_area: int, one_body: bool = False,
     Each frame is judged alone (no "nearest to the previous position"): a rollout is measured on what
     each of its frames shows, and the truth and the rollout go through the same rule.
     """
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=8)
-    area = stats[:, cv2.CC_STAT_AREA]
+    m8 = mask.view(np.uint8)
+    joined = cv2.dilate(m8, np.ones((group + 1, group + 1), np.uint8)) if group > 0 else m8  # bridges `group` px
+    n, labels = cv2.connectedComponents(joined, connectivity=8)
+    labels = np.where(mask, labels, 0)
+    area = np.bincount(labels.ravel(), minlength=n)
     keep = np.zeros(n, bool)
     keep[1:] = area[1:] >= min_area
     if one_body and keep.any():
-        keep &= area >= area[1:].max() / cfg.piece_ratio
+        # the body is the most solid blob (largest core, then largest area): where two other objects
+        # meet, their mixed edge can take this object's hue, in a thin band that may outgrow a small
+        # body; more pieces count only when solid too and of comparable size
+        core = np.bincount(labels[cv2.erode(m8, np.ones((3, 3), np.uint8)).astype(bool)], minlength=n)
+        core[0] = -1
+        main = int(np.lexsort((area, core))[-1])
+        keep &= (np.arange(n) == main) | ((core > 0) & (area >= area[main] / cfg.piece_ratio))
         if keep.sum() > cfg.max_pieces:
             keep[:] = False
     return keep[labels], int(keep.sum())
 
 
+def _hysteresis(area: np.ndarray, low: float, high: float) -> np.ndarray:
+    """(T, O) presence: on at >= high, off below low (T is the first axis)."""
+    present = np.zeros(area.shape, bool)
+    state = np.zeros(area.shape[1:], bool)
+    for t in range(len(area)):
+        state = np.where(state, area[t] >= low, area[t] >= high)
+        present[t] = state
+    return present
+
+
 def masks_to_tracks(raw: np.ndarray, ids: list[int], trackable: np.ndarray, min_area: int,
                     n_unknown: np.ndarray | None = None, one_body: np.ndarray | None = None,
-                    cfg: TrackerConfig = TrackerConfig()) -> Tracks:
+                    cfg: TrackerConfig = TrackerConfig(), weight: np.ndarray | None = None,
+                    present_area: int | None = None, group: int = 0, core: int = 3, support: int = 1) -> Tracks:
     """Tracks from per-object masks (T, O, H, W): drop specks (and, for objects flagged one_body (O,),
-    every component but the body's, see _components), count pieces, measure."""
+    every component but the body's, see _components), count pieces, measure. With `weight` (soft
+    coverage, same shape) areas and centroids are soft over the kept pieces and their edge ring."""
     T, O, H, W = raw.shape
     one_body = np.zeros(O, bool) if one_body is None else np.asarray(one_body, bool)
     mask = np.zeros_like(raw, dtype=bool)
     n_comp = np.zeros((T, O), int)
     for t, o in zip(*np.nonzero(raw.any(axis=(2, 3)))):
-        mask[t, o], n_comp[t, o] = _components(raw[t, o], min_area, one_body[o], cfg)
-    area = mask.sum(axis=(2, 3))
+        # pieces (shards, strokes) are counted across narrow gaps; a body's fragments are judged by size
+        mask[t, o], n_comp[t, o] = _components(raw[t, o], min_area, one_body[o], cfg, 0 if one_body[o] else group)
+    hard = mask.sum(axis=(2, 3))
+    if weight is not None:
+        ring = _kernel(support)
+        support = np.zeros_like(mask)
+        for t, o in zip(*np.nonzero(hard)):
+            support[t, o] = cv2.dilate(mask[t, o].view(np.uint8), ring).astype(bool)
+        # the ring adds the mixed edge pixels; a pixel of the full colour there is a speck or a piece
+        # that the component rule rejected, and stays rejected
+        weight = np.where(mask | (support & ~raw), weight, 0).astype(np.float32)
+        w = weight
+    else:
+        w = mask.astype(np.float32)
+    area = w.sum(axis=(2, 3), dtype=np.float64)
     ys, xs = np.arange(H, dtype=np.float64), np.arange(W, dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
-        cx = (mask.sum(axis=2) * xs).sum(-1) / area       # (T, O)
-        cy = (mask.sum(axis=3) * ys).sum(-1) / area
+        cx = (w.sum(axis=2, dtype=np.float64) * xs).sum(-1) / area       # (T, O)
+        cy = (w.sum(axis=3, dtype=np.float64) * ys).sum(-1) / area
     centroid = np.stack([cx, cy], axis=-1)
-    present = area > 0
+    # a body appears at present_area; pieces (a first stroke, a shard) count from the speck size on
+    on = np.where(one_body, present_area if present_area is not None else min_area, min_area)   # (O,)
+    present = _hysteresis(hard, min_area, on)
     centroid[~present] = np.nan
+    area = np.where(present, area, 0.0)
+    # clearly seen: at least the appearance area, with a solid part (core x core); a sliver at the edge
+    # of an occluder is neither clearly in nor out: any instrument (and any codec) may go either way
+    solid = np.zeros((T, O), bool)
+    for t, o in zip(*np.nonzero(hard >= on)):
+        solid[t, o] = cv2.erode(mask[t, o].view(np.uint8), np.ones((core, core), np.uint8)).any()
+    marginal = (raw.any(axis=(2, 3)) | present) & ~solid
     return Tracks(ids=list(ids), mask=mask, area=area, centroid=centroid, present=present,
-                  n_components=n_comp, trackable=np.asarray(trackable, bool),
-                  n_unknown=np.zeros(T, int) if n_unknown is None else n_unknown)
+                  n_components=np.where(present, n_comp, 0), trackable=np.asarray(trackable, bool),
+                  n_unknown=np.zeros(T, int) if n_unknown is None else n_unknown, weight=weight,
+                  marginal=marginal)
+
+
+def _unknown_blobs(unknown: np.ndarray, core: int, frames: int) -> np.ndarray:
+    """(T,) count of solid blobs of unknown colour: the parts of the colour that contain a core x core
+    square (a morphological opening), half of which stays such a part in the frames before or after,
+    over a run of `frames` consecutive frames. Edge fringes are thin and codec blocks flicker; noise makes
+    solid squares only by chance and never in the same place twice."""
+    T = len(unknown)
+    k = np.ones((core, core), np.uint8)
+    solid = np.zeros_like(unknown)
+    for t in np.flatnonzero(unknown.any(axis=(1, 2))):
+        solid[t] = cv2.morphologyEx(unknown[t].view(np.uint8), cv2.MORPH_OPEN, k).astype(bool)
+    counts = np.zeros(T, int)
+    for t in np.flatnonzero(solid.any(axis=(1, 2))):
+        n, labels = cv2.connectedComponents(solid[t].view(np.uint8), connectivity=8)
+        for c in range(1, n):
+            blob = labels == c
+            need = blob.sum() / 2  # at least half of it is solid unknown colour in the frames around
+            run, s = 1, t - 1      # the run of frames around t in which this place holds it
+            while s >= 0 and (solid[s] & blob).sum() >= need and run < frames:
+                run, s = run + 1, s - 1
+            s = t + 1
+            while s < T and (solid[s] & blob).sum() >= need and run < frames:
+                run, s = run + 1, s + 1
+            counts[t] += run >= frames
+    return counts
 
 
 def track(rgb: np.ndarray, objects: list[dict], cfg: TrackerConfig = TrackerConfig()) -> Tracks:
-    """Per-object masks, areas, centroids, presence and piece counts from RGB frames (T, H, W, 3) uint8."""
+    """Per-object masks, soft coverage, areas, centroids, presence and piece counts from RGB frames
+    (T, H, W, 3) uint8."""
     if rgb.ndim != 4 or rgb.shape[-1] != 3 or rgb.dtype != np.uint8:
         raise ValueError(f"track expects (T, H, W, 3) uint8 frames, got {rgb.dtype}{list(rgb.shape)}")
     T, H, W, _ = rgb.shape
-    hsv = _hue_sat(rgb)                                        # (T, H, W, 3)
-    saturated = (hsv[..., 1] >= cfg.min_saturation) & (hsv[..., 2] >= cfg.min_value)  # (T, H, W)
+    O = len(objects)
+    hsv = _hsv(rgb)                                            # (T, H, W, 3)
+    hue, sat, val = hsv[..., 0], hsv[..., 1], hsv[..., 2]
     ref = object_hsv(objects)                                  # (O, 3)
     trackable = ref[:, 1] >= cfg.min_saturation
-    # nearest object and whether it is near enough, per OpenCV hue value (0..179): a lookup per pixel
-    hues = np.arange(180, dtype=np.float32)[:, None]
-    d = np.abs(hues - ref[:, 0])                                # (180, O) circular hue distance
+    # nearest trackable object and its hue distance, per OpenCV hue value (0..179): a lookup per pixel
+    d = np.abs(np.arange(180, dtype=np.float32)[:, None] - ref[:, 0])   # (180, O)
     d = np.minimum(d, 180.0 - d)
     d[:, ~trackable] = np.inf
-    nearest_lut = d.argmin(1) if len(objects) else np.zeros(180, int)
-    near_lut = d.min(1) <= cfg.hue_tolerance if len(objects) else np.zeros(180, bool)
-    hue = hsv[..., 0]
-    matched = saturated & near_lut[hue]                         # (T, H, W)
-    nearest = nearest_lut[hue]
-    raw = np.stack([matched & (nearest == o) for o in range(len(objects))], axis=1) if len(objects) \
-        else np.zeros((T, 0, H, W), bool)                       # (T, O, H, W)
-    unknown = saturated & ~matched
-    min_area = cfg.min_area(H, W)
-    n_unknown = np.array([_components(u, min_area)[1] if u.any() else 0 for u in unknown], int)
-    return masks_to_tracks(raw, [o["id"] for o in objects], trackable, min_area, n_unknown,
-                           one_body=[o.get("role") not in PIECE_ROLES for o in objects], cfg=cfg)
+    nearest_lut = d.argmin(1) if O else np.zeros(180, int)
+    dist_lut = d.min(1) if O else np.full(180, np.inf)
+    bright = val >= cfg.min_value
+    nearest = nearest_lut[hue]                                 # (T, H, W)
+    matched = (sat >= cfg.min_saturation) & bright & (dist_lut[hue] <= cfg.hue_tolerance)
+    raw = np.zeros((T, O, H, W), bool)
+    weight = np.zeros((T, O, H, W), np.float32)
+    if O:
+        chroma = rgb.astype(np.float32) @ _CHROMA.T            # (T, H, W, 2)
+        ref_chroma = np.array([o["rgb"] for o in objects], np.float32) @ _CHROMA.T   # (O, 2)
+        for o in np.flatnonzero(trackable):
+            raw[:, o] = matched & (nearest == o)
+            norm = float(np.linalg.norm(ref_chroma[o]))
+            proj = chroma @ (ref_chroma[o] / norm)             # (T, H, W) chroma along the object's
+            # full coverage: a high percentile of the chroma of its matched pixels over the clip, so that
+            # almost no pure pixel is clipped (clipping would lose mass that a blur then restores) and
+            # one frame whose peaks a codec has thinned cannot inflate its own area
+            k = float(np.percentile(proj[raw[:, o]], cfg.shading_percentile)) if raw[:, o].any() else norm
+            weight[:, o] = np.where(nearest == o, np.clip(proj / max(k, 1e-3), 0.0, 1.0), 0.0)
+    unknown = (sat >= cfg.unknown_saturation) & bright & (dist_lut[hue] > cfg.unknown_hue_gap)
+    sc = cfg.scale(H, W)
+    n_unknown = _unknown_blobs(unknown, max(2, round(cfg.unknown_core * sc)), cfg.unknown_frames)
+    return masks_to_tracks(raw, [o["id"] for o in objects], trackable, cfg.min_area(H, W), n_unknown,
+                           one_body=[o.get("role") not in PIECE_ROLES for o in objects], cfg=cfg,
+                           weight=weight, present_area=cfg.present_area(H, W), group=max(1, round(cfg.group_px * sc)),
+                           core=max(2, round(cfg.core_px * sc)), support=max(1, round(cfg.support_px * sc)))
 
 
 def tracks_from_seg(seg: np.ndarray, objects: list[dict], min_area: int = 1) -> Tracks:
@@ -177,22 +333,29 @@ def tracks_from_seg(seg: np.ndarray, objects: list[dict], min_area: int = 1) -> 
 
 def validate(rgb: np.ndarray, seg: np.ndarray, objects: list[dict], cfg: TrackerConfig = TrackerConfig()) -> dict:
     """Tracker vs true segmentation, per trackable object: mean IoU over frames where either mask is
-    non-empty, mean and max centroid error (px) over frames where the object is visible in the truth,
-    and presence agreement."""
-    pred, true = track(rgb, objects, cfg), tracks_from_seg(seg, objects, cfg.min_area(*seg.shape[1:3]))
+    non-empty, mean and max centroid error (px) over frames where the object is visible in both,
+    relative soft-area error, and presence agreement (the truth's presence: at least the tracker's
+    appearance area). rgb may be degraded frames of the same clip: the truth's masks still hold."""
+    pred = track(rgb, objects, cfg)
+    H, W = seg.shape[1:3]
+    true = tracks_from_seg(seg, objects, cfg.min_area(H, W))
+    on = np.where([o.get("role") not in PIECE_ROLES for o in objects], cfg.present_area(H, W), cfg.min_area(H, W))
+    true_present = _hysteresis(true.mask.sum(axis=(2, 3)), cfg.min_area(H, W), on)
     out = {}
     for i, o in enumerate(objects):
         if not pred.trackable[i]:
             continue
         inter = (pred.mask[:, i] & true.mask[:, i]).sum(axis=(1, 2))
         union = (pred.mask[:, i] | true.mask[:, i]).sum(axis=(1, 2))
-        both = pred.present[:, i] & true.present[:, i]
+        both = pred.present[:, i] & true_present[:, i]
         err = np.linalg.norm(pred.centroid[both, i] - true.centroid[both, i], axis=-1)
+        area_err = np.abs(pred.area[both, i] - true.area[both, i]) / np.maximum(true.area[both, i], 1)
         out[o["id"]] = {
             "iou": float((inter[union > 0] / union[union > 0]).mean()) if (union > 0).any() else 1.0,
             "centroid_error_px": float(err.mean()) if len(err) else 0.0,
             "max_centroid_error_px": float(err.max()) if len(err) else 0.0,
-            "presence_agreement": float((pred.present[:, i] == true.present[:, i]).mean()),
-            "n_visible_frames": int(true.present[:, i].sum()),
+            "area_error": float(area_err.mean()) if len(area_err) else 0.0,
+            "presence_agreement": float((pred.present[:, i] == true_present[:, i]).mean()),
+            "n_visible_frames": int(true_present[:, i].sum()),
         }
     return out

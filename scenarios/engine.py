@@ -65,6 +65,9 @@ class Client:
 p = _import_pybullet()
 
 GRAVITY = 9.81  # m/s^2, along -z
+# Override key: params={GRAVITY_SCALE: 1.1} simulates the same episode (same sampled parameters, same
+# scene) under 1.1 g. Scenarios never read it; only run_scenario does, before building the scene.
+GRAVITY_SCALE = "gravity_scale"
 NEAR, FAR = 0.05, 20.0  # camera clip planes in metres
 
 # Distinct saturated colours (RGB 0..1) so objects can be found in generated pixels by hue.
@@ -401,6 +404,8 @@ def run_scenario(scenario: Scenario, seed: int, spec: RenderSpec = RenderSpec(),
     params = scenario.sample_params(np.random.default_rng(seed), params)
     scene = Scene(spec)
     try:
+        if GRAVITY_SCALE in params:  # a counterfactual world (physics_evals' sensitivity probes), recorded in params
+            scene.bc.setGravity(0, 0, -GRAVITY * float(params[GRAVITY_SCALE]))
         scenario.build(scene, params)
         view, proj = scenario.camera(params).matrices(spec)
         if scene.look.textured:  # after the scenario's bodies: scenery only, no collision shape

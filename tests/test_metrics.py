@@ -201,7 +201,7 @@ ADV_CONTEXT = 8
 GRAVITY = ("free_fall", "projectile", "bounce")
 # Specks of an object's own colour that touch its still blob move the centroid by a few hundredths of a
 # pixel either way; that jitter is the only way a frozen, speckled frame may differ from copy-last.
-SPECKLE_JITTER = 0.1  # px (trajectory) and px/frame (velocity)
+SPECKLE_JITTER = 0.2  # px (trajectory) and px/frame (velocity): speckles touching a body weigh in its soft edge
 
 
 def noise_frames(ep, context, seed):

@@ -47,15 +47,22 @@ def test_unsaturated_objects_are_not_keyed_and_ground_is_not_an_object(episodes)
 
 def test_pieces_specks_and_unknown_colours():
     objects = [{"id": 0, "rgb": [230, 26, 26], "role": "glass"}]  # a role that may be in pieces
-    rgb = np.full((1, 32, 32, 3), 200, np.uint8)
-    rgb[0, 2:6, 2:6] = (230, 26, 26)        # a piece
-    rgb[0, 20:24, 20:26] = (150, 17, 17)     # another piece of the same colour, in shadow
-    rgb[0, 12, 12] = (230, 26, 26)           # a one-pixel speck: not an object
-    rgb[0, 28:31, 2:5] = (26, 64, 242)       # a blue blob: no object has that colour
+    rgb = np.full((3, 32, 32, 3), 200, np.uint8)
+    rgb[:, 2:6, 2:6] = (230, 26, 26)        # a piece
+    rgb[:, 20:24, 20:26] = (150, 17, 17)     # another piece of the same colour, in shadow
+    rgb[:, 12, 12] = (230, 26, 26)           # a one-pixel speck: not an object
+    rgb[:, 28:31, 2:5] = (26, 64, 242)       # a solid blue blob over three frames: no object has that colour
+    rgb[1, 8, 20:30] = (26, 64, 242)         # a one-pixel line of it: an edge fringe, not an object
     tr = tracker.track(rgb, objects)
-    assert tr.n_components[0, 0] == 2 and tr.area[0, 0] == 16 + 24 and tr.n_unknown[0] == 1
+    assert tr.n_components[0, 0] == 2 and tr.mask[0, 0].sum() == 16 + 24 and (tr.n_unknown == 1).all()
+    # soft area counts coverage in units of the lit colour: the shadowed piece's pixels count ~150/230
+    assert tr.area[0, 0] == pytest.approx(16 + 24 * 150 / 230, abs=1.0)
+    once = rgb.copy()
+    once[1:, 28:31, 2:5] = 200               # the blob for one frame only: codec flicker, not an object
+    assert (tracker.track(once, objects).n_unknown == 0).all()
     xs = np.r_[np.tile(np.arange(2, 6), 4), np.tile(np.arange(20, 26), 4)]
-    assert tr.centroid[0, 0, 0] == pytest.approx(xs.mean())
+    w = np.r_[np.ones(16), np.full(24, tr.weight[0, 0, 20, 20])]   # the shadowed piece weighs its coverage
+    assert tr.centroid[0, 0, 0] == pytest.approx(np.average(xs, weights=w))
 
 
 def test_a_body_follows_its_blob_not_specks_of_its_colour():

@@ -20,9 +20,11 @@ from .base import Clip
 def tracks(clip: Clip) -> tuple[Tracks, Tracks]:
     """(truth, rollout) tracks over frames 0 .. context + horizon - 1."""
     def compute():
-        end = clip.context + clip.horizon
-        truth = track(clip.truth.rgb[:end], clip.truth.objects)
-        pred = truth.frames(slice(0, clip.context)).then(track(clip.pred, clip.truth.objects))
+        # the horizon is tracked on its own for the truth as for the rollout, so that the instrument's
+        # clip-wide estimates (an object's shading) see the same frames on both sides
+        context = track(clip.truth.rgb[:clip.context], clip.truth.objects)
+        truth = context.then(track(clip.truth_rgb, clip.truth.objects))
+        pred = context.then(track(clip.pred, clip.truth.objects))
         return truth, pred
     return clip.memo("tracks", compute)
 

@@ -22,7 +22,7 @@ APEX_PROMINENCE = 1.0         # px an apex must rise above the lowest point sinc
 def trajectory_error(clip: Clip) -> float:
     truth, pred = tracks(clip)
     h, objs = horizon(clip), objects_where(clip, moving=True)
-    seen = truth.present[h][:, objs]
+    seen = truth.certain()[h][:, objs]   # a sliver's centroid is not the object's
     if not seen.any():
         return float("nan")
     d = np.linalg.norm(truth.centroid[h][:, objs] - filled_centroids(pred)[h][:, objs], axis=-1)[seen]
@@ -30,14 +30,15 @@ def trajectory_error(clip: Clip) -> float:
 
 
 def velocity_error(clip: Clip) -> float:
-    """|v_rollout - v_truth| in px/frame over frames where the truth shows the object now and before."""
+    """|v_rollout - v_truth| in px/frame over frames where the truth clearly shows the object now and before."""
     truth, pred = tracks(clip)
     objs = objects_where(clip, moving=True)
     t = np.arange(max(clip.context, 1), clip.context + clip.horizon)
     vt = truth.centroid[t][:, objs] - truth.centroid[t - 1][:, objs]
     fp = filled_centroids(pred)
     vp = fp[t][:, objs] - fp[t - 1][:, objs]
-    ok = ~np.isnan(vt[..., 0])
+    clear = truth.certain()
+    ok = clear[t][:, objs] & clear[t - 1][:, objs]
     if not ok.any():
         return float("nan")
     return float(np.nan_to_num(np.linalg.norm(vp - vt, axis=-1)[ok], nan=diagonal(clip)).mean())
@@ -74,7 +75,7 @@ def acceleration_error(clip: Clip) -> float:
         window = free_flight_window(clip, clip.truth.objects[i]["id"])
         if window is None:
             continue
-        frames = [t for t in window if t >= clip.context - 2 and truth.present[t, i]]
+        frames = [t for t in window if t >= clip.context - 2 and truth.certain()[t, i]]
         if len(frames) < MIN_FIT_FRAMES or frames[-1] - frames[0] + 1 != len(frames):
             continue
         at = fitted_acceleration(truth.centroid[frames, i])

@@ -1,0 +1,102 @@
+"""Invariance probes: degraded truth must score as the truth.
+
+For every episode of the chosen tasks, the truth's horizon goes through each nuisance
+(physics_evals.nuisance: codecs, JPEG, another resolution, blur, brightness and colour drift, noise)
+and is scored exactly as `run` scores a model: every metric of the task against the `resimulated`
+physical-variance ceiling, summarised by results.summarize_samples. Reported per nuisance: the
+summary scores (overall, permanence, plausibility, physics_iq) and the largest drop of any metric's
+task score below the clean truth's, with the task and metric that drop.
+
+    invariance_report(tasks, folders)  # nuisance -> {"summary", "largest_drop", "drops"}
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from scenarios import load_episode
+
+from .nuisance import NUISANCES
+
+TARGET = {"overall": 95.0, "permanence": 95.0}  # what every nuisance must keep on the default suite
+TOLERANCE = 0.5  # on one clip, a nuisance may move a metric's distance from perfect by this times its scale
+                 # (its score stays above 67); tests/test_invariance.py holds every metric to it
+CLEAN, CEILING = "truth", "resimulated"
+
+
+def _rows(model: str, task, episode, frames: np.ndarray, cache: dict | None = None) -> list[dict]:
+    """Sample rows of one clip, as the runner writes them."""
+    from .metrics import METRICS, Clip
+    clip = Clip(episode, task.context, frames, cache=cache if cache is not None else {})
+    out = []
+    for name in task.metrics:
+        if name not in METRICS:
+            continue
+        v = METRICS[name](clip)
+        out.append({"model": model, "task": task.name, "episode_id": episode.episode_id, "metric": name,
+                    "group": METRICS[name].group, "value": None if math.isnan(v) else v, "status": "ok"})
+    return out
+
+
+def episode_rows(task, folder: Path, nuisances: tuple[str, ...], seed: int = 0) -> list[dict]:
+    """Rows of the clean truth, the ceiling and each degraded truth of one episode."""
+    from .models.baselines import Resimulated
+    ep = load_episode(folder)
+    truth = ep.rgb[task.context:task.context + task.horizon]
+    rows = _rows(CLEAN, task, ep, truth)
+    rows += _rows(CEILING, task, ep, Resimulated(seed=seed).rollout(ep.rgb[:task.context], ep.caption, task, ep))
+    for n in nuisances:
+        rows += _rows(n, task, ep, NUISANCES[n].apply(truth, task.fps))
+    return rows
+
+
+def _job(args):
+    return episode_rows(*args)
+
+
+def invariance_report(tasks, folders: dict[str, list[Path]], nuisances: tuple[str, ...] = tuple(NUISANCES),
+                      workers: int = 1, seed: int = 0) -> dict[str, dict]:
+    """nuisance -> {"summary": {group: score}, "largest_drop": (drop, task, metric), "drops": {(task,
+    metric): drop}}; plus the clean truth's summary under CLEAN."""
+    from .metrics import METRICS
+    from .results import score_samples, summarize_samples
+    jobs = [(t, f, tuple(nuisances), seed) for t in tasks for f in folders[t.name]]
+    rows: list[dict] = []
+    if workers <= 1 or len(jobs) <= 1:
+        for j in jobs:
+            rows += _job(j)
+    else:
+        from toolkit.pool import process_pool
+        with process_pool(min(workers, len(jobs))) as pool:
+            for r in pool.map(_job, jobs):
+                rows += r
+    summary = summarize_samples(rows, METRICS, ceiling_model=CEILING)
+    score_samples(rows, METRICS, CEILING)
+    task_score: dict[tuple, list] = {}
+    for r in rows:
+        if r["score"] is not None and METRICS[r["metric"]].group in ("permanence", "plausibility"):
+            task_score.setdefault((r["model"], r["task"], r["metric"]), []).append(r["score"])
+    mean = {k: float(np.mean(v)) for k, v in task_score.items()}
+    out = {CLEAN: {"summary": summary[CLEAN], "largest_drop": (0.0, "", ""), "drops": {}}}
+    for n in nuisances:
+        drops = {(t, m): mean[(CLEAN, t, m)] - s for (model, t, m), s in mean.items()
+                 if model == n and (CLEAN, t, m) in mean}
+        worst = max(drops.items(), key=lambda kv: kv[1], default=((("", ""), 0.0)))
+        out[n] = {"summary": summary[n], "largest_drop": (max(0.0, worst[1]), *worst[0]), "drops": drops}
+    return out
+
+
+def format_invariance(report: dict[str, dict]) -> list[str]:
+    """The table `probe` prints: one line per nuisance."""
+    lines = [f"{'nuisance':<13} {'overall':>7} {'perm':>6} {'plaus':>6} {'piq':>6}  largest metric drop (task score)"]
+    for n, r in report.items():
+        s = r["summary"]
+        f = lambda g: "-" if s.get(g) is None else f"{s[g]:.1f}"  # noqa: E731
+        drop, task, metric = r["largest_drop"]
+        flag = "" if all(s.get(g) is None or s[g] >= v for g, v in TARGET.items()) else "  << below target"
+        what = f"{drop:5.1f}  {metric} on {task}" if metric else "    -"
+        lines.append(f"{n:<13} {f('overall'):>7} {f('permanence'):>6} {f('plausibility'):>6} {f('physics_iq'):>6}  "
+                     f"{what}{flag}")
+    return lines
