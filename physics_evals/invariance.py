@@ -21,8 +21,8 @@ from scenarios import load_episode
 from .nuisance import NUISANCES
 
 TARGET = {"overall": 95.0, "permanence": 95.0}  # what every nuisance must keep on the default suite
-TOLERANCE = 0.5  # on one clip, a nuisance may move a metric's distance from perfect by this times its scale
-                 # (its score stays above 67); tests/test_invariance.py holds every metric to it
+TOLERANCE = 1.0  # on one clip, a nuisance may move a metric's distance from perfect by this times its scale
+                 # (its score stays at or above 50); tests/test_invariance.py holds every metric to it
 CLEAN, CEILING = "truth", "resimulated"
 
 

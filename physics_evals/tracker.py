@@ -61,7 +61,7 @@ class TrackerConfig:
     core_px: int = 3            # px at 64x64: clearly seen means a part at least this wide (else marginal)
     group_px: int = 1           # px at 64x64 (scaled with the image): gaps this narrow do not split a piece
     support_px: int = 2         # px at 64x64: soft coverage is summed this far around the hard mask
-    shading_percentile: float = 95  # of an object's matched chroma over the clip: its full-coverage level
+    max_coverage: float = 1.5   # a pixel's coverage is capped here (shading makes pure pixels 0.7..1.3)
     piece_ratio: float = 4.0    # a one-body object keeps components at least 1/piece_ratio of its largest
     max_pieces: int = 3         # more such pieces than this is scattered colour (noise), not a body
     unknown_saturation: int = 150  # 0..255: an unknown colour must be this saturated (a palette colour is ~225)
@@ -309,11 +309,14 @@ def track(rgb: np.ndarray, objects: list[dict], cfg: TrackerConfig = TrackerConf
             raw[:, o] = matched & (nearest == o)
             norm = float(np.linalg.norm(ref_chroma[o]))
             proj = chroma @ (ref_chroma[o] / norm)             # (T, H, W) chroma along the object's
-            # full coverage: a high percentile of the chroma of its matched pixels over the clip, so that
-            # almost no pure pixel is clipped (clipping would lose mass that a blur then restores) and
-            # one frame whose peaks a codec has thinned cannot inflate its own area
-            k = float(np.percentile(proj[raw[:, o]], cfg.shading_percentile)) if raw[:, o].any() else norm
-            weight[:, o] = np.where(nearest == o, np.clip(proj / max(k, 1e-3), 0.0, 1.0), 0.0)
+            # full coverage: the median chroma of its matched pixels inside it (off its edges, where
+            # ringing and mixing live) over the clip. A codec that desaturates the whole clip lowers it
+            # as much as the pixels, and since coverage is not clipped at 1, shading variation inside
+            # the object keeps its mass: a blur moves mass around but the sum stays
+            inner = np.stack([cv2.erode(m.view(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) for m in raw[:, o]])
+            pool = proj[inner] if inner.sum() >= 8 else proj[raw[:, o]]
+            k = float(np.median(pool)) if pool.size else norm
+            weight[:, o] = np.where(nearest == o, np.clip(proj / max(k, 1e-3), 0.0, cfg.max_coverage), 0.0)
     unknown = (sat >= cfg.unknown_saturation) & bright & (dist_lut[hue] > cfg.unknown_hue_gap)
     sc = cfg.scale(H, W)
     n_unknown = _unknown_blobs(unknown, max(2, round(cfg.unknown_core * sc)), cfg.unknown_frames)

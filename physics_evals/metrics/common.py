@@ -9,6 +9,10 @@ one" is always defined.
 """
 from __future__ import annotations
 
+import hashlib
+import json
+from collections import OrderedDict
+
 import numpy as np
 
 from scenarios.engine import STATIC_ROLES
@@ -17,15 +21,34 @@ from ..tracker import Tracks, track
 from .base import Clip
 
 
+_TRUTH_CACHE: "OrderedDict[tuple, tuple[Tracks, Tracks]]" = OrderedDict()
+_TRUTH_CACHE_SIZE = 32  # episodes: every model scored on an episode in this process reuses its truth tracks
+
+
+def truth_tracks(clip: Clip) -> tuple[Tracks, Tracks]:
+    """(context tracks, truth tracks over context + horizon), cached per process. The key is a digest
+    of the frames and objects themselves, so two episodes never share an entry, whatever their ids."""
+    end = clip.context + clip.horizon
+    h = hashlib.blake2b(np.ascontiguousarray(clip.truth.rgb[:end]).data, digest_size=16)
+    h.update(json.dumps(clip.truth.objects, sort_keys=True, default=str).encode())
+    key = (h.hexdigest(), clip.context, clip.horizon)
+    if key in _TRUTH_CACHE:
+        _TRUTH_CACHE.move_to_end(key)
+        return _TRUTH_CACHE[key]
+    # the horizon is tracked on its own for the truth as for the rollout, so that the instrument's
+    # clip-wide estimates (an object's shading) see the same frames on both sides
+    context = track(clip.truth.rgb[:clip.context], clip.truth.objects)
+    _TRUTH_CACHE[key] = context, context.then(track(clip.truth_rgb, clip.truth.objects))
+    if len(_TRUTH_CACHE) > _TRUTH_CACHE_SIZE:
+        _TRUTH_CACHE.popitem(last=False)
+    return _TRUTH_CACHE[key]
+
+
 def tracks(clip: Clip) -> tuple[Tracks, Tracks]:
     """(truth, rollout) tracks over frames 0 .. context + horizon - 1."""
     def compute():
-        # the horizon is tracked on its own for the truth as for the rollout, so that the instrument's
-        # clip-wide estimates (an object's shading) see the same frames on both sides
-        context = track(clip.truth.rgb[:clip.context], clip.truth.objects)
-        truth = context.then(track(clip.truth_rgb, clip.truth.objects))
-        pred = context.then(track(clip.pred, clip.truth.objects))
-        return truth, pred
+        context, truth = truth_tracks(clip)
+        return truth, context.then(track(clip.pred, clip.truth.objects))
     return clip.memo("tracks", compute)
 
 

@@ -1,0 +1,137 @@
+"""Scores that survive real video: every nuisance keeps every metric near its clean-truth value, every
+violation is still caught through the same nuisance, and a rollout at twice the resolution, 30 fps and
+longer than the horizon, delivered as H.264, scores as the truth."""
+import math
+
+import cv2
+import numpy as np
+import pytest
+
+import scenarios
+from physics_evals import probes, tracker
+from physics_evals.invariance import TOLERANCE
+from physics_evals.metrics import METRICS, Clip, evaluate
+from physics_evals.nuisance import NUISANCES
+from physics_evals.rollouts import load_rollout_with_format, write_h264
+
+SPEC = scenarios.RenderSpec(height=64, width=64, fps=15, n_frames=24)
+CONTEXT = 8
+# one real episode per family, small: what each nuisance is checked on (fast: well under a minute)
+CASES = [("free_fall", 1), ("pass_behind", 0), ("bite", 2), ("brush", 0), ("strike", 1)]  # bite 2: a third eaten
+
+
+@pytest.fixture(scope="module")
+def episodes():
+    return [scenarios.generate_episode(name, seed, SPEC) for name, seed in CASES]
+
+
+@pytest.fixture(scope="module")
+def degraded(episodes):
+    """(episode, nuisance) -> degraded horizon frames."""
+    return {(ep.episode_id, n): NUISANCES[n].apply(ep.rgb[CONTEXT:], SPEC.fps) for ep in episodes for n in NUISANCES}
+
+
+def test_tracker_masks_hold_on_degraded_truth(episodes, degraded):
+    """The instrument against the true segmentation, through every nuisance: masks and centroids of
+    clearly visible objects stay put."""
+    for ep in episodes:
+        for n in NUISANCES:
+            frames = np.concatenate([ep.rgb[:CONTEXT], degraded[(ep.episode_id, n)]])
+            for oid, v in tracker.validate(frames, ep.seg, ep.objects).items():
+                if v["n_visible_frames"] < 4:
+                    continue
+                assert v["iou"] > 0.6, (ep.episode_id, n, oid, v)
+                assert v["centroid_error_px"] < 1.0, (ep.episode_id, n, oid, v)
+
+
+# At 0.25 bit per pixel (15 kbit/s at 64x64) H.264 leaves a 20 px ball on a stroke of another colour
+# without a pixel of its own hue for a frame or two: it counts as gone (measured: brush, strike).
+HARSHEST = ("h264_low",)
+
+
+def _moved_beyond_tolerance(episodes, degraded, nuisances):
+    checked, beyond = set(), []
+    for ep in episodes:
+        clean = evaluate(Clip(ep, CONTEXT, ep.rgb[CONTEXT:]))
+        for n in nuisances:
+            values = evaluate(Clip(ep, CONTEXT, degraded[(ep.episode_id, n)]))
+            for name, m in METRICS.items():
+                if m.group not in ("permanence", "plausibility") or math.isnan(clean[name]):
+                    continue
+                moved = abs(m.distance(values[name]) - m.distance(clean[name]))
+                if moved > TOLERANCE * m.scale:
+                    beyond.append((ep.episode_id, n, name, clean[name], values[name]))
+                checked.add(name)
+    return checked, beyond
+
+
+def test_each_nuisance_keeps_each_metric_within_its_tolerance(episodes, degraded):
+    checked, beyond = _moved_beyond_tolerance(episodes, degraded, [n for n in NUISANCES if n not in HARSHEST])
+    assert not beyond, beyond
+    assert len(checked) >= 14
+
+
+@pytest.mark.xfail(reason="known limit: H.264 at 0.25 bit/pixel erases small objects next to other colours",
+                   strict=False)
+def test_the_harshest_codec_keeps_each_metric_within_its_tolerance(episodes, degraded):
+    _, beyond = _moved_beyond_tolerance(episodes, degraded, HARSHEST)
+    assert not beyond, beyond
+
+
+# Known limit: shards a pixel or two apart merge under any lossy codec at 64x64, so the piece count of
+# broken glass is only reliable on lossless rollouts; break_frame_error and shards_fall catch the glass
+# violations through every nuisance.
+PIECE_COUNT = ("shard_count_error",)
+
+
+@pytest.mark.parametrize("kind", ["vanish", "late", "elsewhere", "float", "spawn", "heal", "fade", "never_break",
+                                  "unbreak"])
+def test_each_violation_is_still_caught_through_each_nuisance(episodes, kind):
+    """The truth and its tampered twin go through the same nuisance; the twin still ranks below."""
+    probe, seen = probes.PROBES[kind], 0
+    for ep in episodes:
+        twin = probe.make(ep, CONTEXT)
+        if twin is None:
+            continue
+        for n in ("h264_mid", "mp4v", "jpeg50", "blur1", "half_res", "noise"):
+            truth_clip = Clip(ep, CONTEXT, NUISANCES[n].apply(ep.rgb[CONTEXT:], SPEC.fps))
+            twin_clip = Clip(ep, CONTEXT, NUISANCES[n].apply(twin, SPEC.fps))
+            ok = {m: probes.ranks_truth_first(m, METRICS[m](truth_clip), METRICS[m](twin_clip))
+                  for m in probe.catches if not math.isnan(METRICS[m](truth_clip)) and m not in PIECE_COUNT}
+            assert ok and all(ok.values()), (kind, ep.episode_id, n, ok)
+            seen += 1
+    assert seen, f"no case episode shows {kind}"
+
+
+def test_a_2x_30fps_longer_h264_of_the_truth_scores_as_the_truth(tmp_path):
+    """The truth at 30 fps (rendered so: the same physics steps, every other frame is the 15 fps clip's,
+    the others lie between), enlarged to 128x128 (bicubic, as a generator's upsampler), 10 frames longer
+    than the horizon, as H.264: resampled by the harness's rule, it scores >= 95 overall against the
+    ceiling like any model would. (Rendering at 128x128 instead would put TinyRenderer's own raster
+    half a 64-px pixel lower: a camera difference, not a delivery one.)"""
+    from types import SimpleNamespace
+
+    from physics_evals.models.baselines import Resimulated
+    from physics_evals.results import summarize_samples
+    horizon = SPEC.n_frames - CONTEXT
+    task = SimpleNamespace(name="drop", horizon=horizon, height=64, width=64, fps=15, context=CONTEXT,
+                           render_spec=SPEC, metrics=tuple(METRICS))
+    rows = []
+    for name, seed in [("free_fall", 1), ("pass_behind", 0)]:
+        ep = scenarios.generate_episode(name, seed, SPEC)
+        fast = scenarios.generate_episode(name, seed, scenarios.RenderSpec(height=64, width=64, fps=30,
+                                                                           n_frames=2 * SPEC.n_frames + 10))
+        assert (fast.rgb[2 * CONTEXT::2][:horizon] == ep.rgb[CONTEXT:]).all()   # same physics, finer in time
+        big = np.stack([cv2.resize(f, (128, 128), interpolation=cv2.INTER_CUBIC) for f in fast.rgb[2 * CONTEXT:]])
+        path = tmp_path / f"{ep.episode_id}.mp4"
+        write_h264(path, big, 30)
+        frames, fmt = load_rollout_with_format(path, task)
+        assert (fmt["height"], fmt["fps"], fmt["n_frames"]) == (128, 30.0, 2 * horizon + 10)
+        assert "by timestamp" in fmt["resampling"] and "area resize 128x128 -> 64x64" in fmt["resampling"]
+        resim = Resimulated().rollout(ep.rgb[:CONTEXT], ep.caption, task, ep)
+        for model, f in (("mp4", frames), ("resimulated", resim)):
+            for metric, v in evaluate(Clip(ep, CONTEXT, f)).items():
+                rows.append({"model": model, "task": name, "episode_id": ep.episode_id, "metric": metric,
+                             "group": METRICS[metric].group, "value": None if math.isnan(v) else v, "status": "ok"})
+    summary = summarize_samples(rows, METRICS)["mp4"]
+    assert summary["overall"] >= 95, summary
