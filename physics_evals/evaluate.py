@@ -115,6 +115,9 @@ def score_job(job: Job, metrics: dict | None = None) -> list[dict]:
         try:
             episode = load_episode(job.folder)
             frames = obtain_rollout(job.model, job.task, episode, job.rollouts_root, make=job.model.parallel_safe)
+            fmt = getattr(job.model, "source_format", lambda *a: None)(job.task, episode.episode_id)
+            if fmt is not None:  # an outside rollout: its own size, frame rate, length and the resampling
+                base["source_format"] = fmt
         except (RolloutError, EpisodeError) as e:
             error = str(e)
         except OSError:  # the cache or the disk, not the model: the run stops, naming the file

@@ -135,3 +135,23 @@ def test_a_2x_30fps_longer_h264_of_the_truth_scores_as_the_truth(tmp_path):
                              "group": METRICS[metric].group, "value": None if math.isnan(v) else v, "status": "ok"})
     summary = summarize_samples(rows, METRICS)["mp4"]
     assert summary["overall"] >= 95, summary
+
+
+def test_an_outside_rollout_records_its_own_format_and_a_short_one_names_its_file(tmp_path):
+    from types import SimpleNamespace
+
+    from physics_evals.models.external import RolloutFolder
+    from physics_evals.rollouts import RolloutError
+    ep = scenarios.generate_episode("free_fall", 1, SPEC)
+    task = SimpleNamespace(name="drop", horizon=SPEC.n_frames - CONTEXT, height=64, width=64, fps=15, context=CONTEXT)
+    wide = np.pad(ep.rgb[CONTEXT:], ((0, 0), (0, 0), (32, 32), (0, 0)), mode="edge")   # 128x64: 2:1
+    (tmp_path / "m" / "drop").mkdir(parents=True)
+    np.savez(tmp_path / "m" / "drop" / f"{ep.episode_id}.npz", rgb=wide)
+    model = RolloutFolder(tmp_path, "m")
+    frames = model.rollout(None, None, task, ep)
+    assert (frames == ep.rgb[CONTEXT:]).all()                       # the centre crop is the truth itself
+    fmt = model.source_format(task, ep.episode_id)
+    assert (fmt["width"], fmt["height"]) == (128, 64) and "centre-crop 128x64 to 64x64" in fmt["resampling"]
+    np.savez(tmp_path / "m" / "drop" / f"{ep.episode_id}.npz", rgb=ep.rgb[CONTEXT:CONTEXT + 10], fps=15)
+    with pytest.raises(RolloutError, match=rf"{ep.episode_id}\.npz: 10 frames, task drop needs 16 at 15 fps: too short"):
+        model.rollout(None, None, task, ep)

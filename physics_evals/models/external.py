@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..rollouts import find_rollout, load_rollout
+from ..rollouts import find_rollout, load_rollout_with_format
 from .base import Adapter, ModelLoadError, UnknownModelError
 
 
@@ -18,12 +18,20 @@ class RolloutFolder(Adapter):
     def __init__(self, root: str | Path, folder: str, name: str | None = None):
         self.root, self.folder, self.name = Path(root), folder, name or folder
         self.source = str(self.root / folder)
+        self._formats: dict[tuple[str, str], dict] = {}  # (task, episode) -> source format, as read
 
     def path(self, task, episode_id: str) -> Path:
         return find_rollout(self.root, self.folder, task.name, episode_id)
 
     def rollout(self, context_frames, caption, task, episode=None):
-        return load_rollout(self.path(task, episode.episode_id), task)
+        # any resolution, aspect ratio, frame rate and length, resampled by rollouts.RESAMPLING_RULE
+        frames, fmt = load_rollout_with_format(self.path(task, episode.episode_id), task)
+        self._formats[(task.name, episode.episode_id)] = fmt
+        return frames
+
+    def source_format(self, task, episode_id: str) -> dict | None:
+        """The file's own format and what resampling did to it (recorded with each sample)."""
+        return self._formats.get((task.name, episode_id))
 
 
 def rollout_folder_models(root: str | Path, task_names: set[str]) -> list[RolloutFolder]:
