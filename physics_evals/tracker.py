@@ -182,7 +182,7 @@ def _components(mask: np.ndarray, min_area: int, one_body: bool = False,
     area = np.bincount(labels.ravel(), minlength=n)
     keep = np.zeros(n, bool)
     keep[1:] = area[1:] >= min_area
-    if one_body and keep.any():
+    if one_body and keep.sum() > 1:
         # the body is the most solid blob (largest core, then largest area): where two other objects
         # meet, their mixed edge can take this object's hue, in a thin band that may outgrow a small
         # body; more pieces count only when solid too and of comparable size

@@ -36,7 +36,9 @@ files, which adds codec noise that these arrays do not have.
 """
 from __future__ import annotations
 
+import hashlib
 import math
+from collections import OrderedDict
 from typing import Mapping, Sequence
 
 import cv2
@@ -113,7 +115,19 @@ def mse(f1: np.ndarray, f2: np.ndarray) -> float:
 
 def _masks(clip: Clip) -> tuple[np.ndarray, np.ndarray]:
     k, s = mask_scale(*clip.pred.shape[1:3]), preblur_sigma(*clip.pred.shape[1:3])
-    return clip.memo("motion_masks", lambda: (motion_masks(clip.truth_rgb, k, s), motion_masks(clip.pred, k, s)))
+    return clip.memo("motion_masks", lambda: (_truth_masks(clip.truth_rgb, k, s), motion_masks(clip.pred, k, s)))
+
+
+_TRUTH_MASKS: "OrderedDict[tuple, np.ndarray]" = OrderedDict()  # every model of an episode reuses the truth's
+
+
+def _truth_masks(frames: np.ndarray, k: int, s: float) -> np.ndarray:
+    key = (hashlib.blake2b(np.ascontiguousarray(frames).data, digest_size=16).hexdigest(), k, s)
+    if key not in _TRUTH_MASKS:
+        _TRUTH_MASKS[key] = motion_masks(frames, k, s)
+        if len(_TRUTH_MASKS) > 32:
+            _TRUTH_MASKS.popitem(last=False)
+    return _TRUTH_MASKS[key]
 
 
 def physics_iq_score(model_values: Mapping[str, float | Sequence[float]],
