@@ -206,6 +206,11 @@ SUITES: dict[str, Suite] = {
     "hd": Suite("hd", n_episodes=1, context=12, horizon=48, height=256, width=256, fps=24,
                 seed_offset=3 * SEED_BLOCK // 4, look="studio", suffix="-hd", wide_width=448, learned_reference=False,
                 splits=("id",)),
+    # the hd numbers to publish: with one episode a task, hd's bootstrap intervals are points; 12 give intervals
+    # (seeds 100 after hd's, so the two never share an episode)
+    "hd-full": Suite("hd-full", n_episodes=12, context=12, horizon=48, height=256, width=256, fps=24,
+                     seed_offset=3 * SEED_BLOCK // 4 + 100, look="studio", suffix="-hd", wide_width=448,
+                     learned_reference=False, splits=("id",)),
 }
 WIDE_SEED_SHIFT = SEED_BLOCK // 8  # seeds of a suite's wide tasks start this far after its square ones
 

@@ -72,12 +72,14 @@ def test_an_unknown_look_is_one_clear_error():
         RenderSpec(look="sunset")
 
 
-def test_hd_suite_sizes_rate_and_horizon():
-    tasks = suite_tasks("hd")
+@pytest.mark.parametrize("suite", ["hd", "hd-full"])
+def test_hd_suite_sizes_rate_and_horizon(suite):
+    tasks = suite_tasks(suite)
     sizes = {(t.height, t.width) for t in tasks.values()}
     assert sizes == {(256, 256), (256, 448)}
     for t in tasks.values():
         assert t.fps == 24 and t.horizon / t.fps >= 2.0 and t.look == "studio"
         assert t.episodes_root("r").name.endswith("-studio")
+    assert suite_tasks("hd-full")["gravity-drop-hd"].n_episodes > suite_tasks("hd")["gravity-drop-hd"].n_episodes
     # the 64x64 suites are untouched: their episode folders keep their names
     assert suite_tasks("default")["gravity-drop"].episodes_root("r").name == "64x64-15fps-32f-240hz"
