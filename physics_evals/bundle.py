@@ -263,11 +263,18 @@ def verify(path: Path, rollouts_dir: Path | None = None, episodes_root: Path = o
     unknown = sorted({r["metric"] for r in rows} - set(metrics))
     if unknown:
         raise BundleError(f"{path}: metric {unknown[0]} is not in this code's registry")
-    check_aggregates(results, rows, metrics, str(path))
-    if rollouts_dir is None:
-        return (f"{path}: results.json and samples.jsonl match their hashes and each other "
-                f"({len(rows)} samples); give --rollouts DIR to check the rollouts and rescore")
-    n = rescore(results, rows, Path(rollouts_dir), Path(episodes_root), workers, metrics, str(path), warn)
+    try:
+        check_aggregates(results, rows, metrics, str(path))
+        if rollouts_dir is None:
+            return (f"{path}: results.json and samples.jsonl match their hashes and each other "
+                    f"({len(rows)} samples); give --rollouts DIR to check the rollouts and rescore")
+        n = rescore(results, rows, Path(rollouts_dir), Path(episodes_root), workers, metrics, str(path), warn)
+    except BundleError as e:  # numbers differ: say when the code differs too, the usual innocent cause
+        here = git_revision()
+        if here != manifest.get("code_revision"):
+            raise BundleError(f"{e} (the bundle was scored with code {manifest.get('code_revision')}, this is "
+                              f"{here}: verify with that revision)") from None
+        raise
     return f"{path}: verified {n_files} rollout files by sha256 and rescored {n} samples; all match"
 
 
