@@ -189,8 +189,12 @@ def _components(mask: np.ndarray, min_area: int, one_body: bool = False,
         core = np.bincount(labels[cv2.erode(m8, np.ones((3, 3), np.uint8)).astype(bool)], minlength=n)
         core[0] = -1
         main = int(np.lexsort((area, core))[-1])
-        keep &= (np.arange(n) == main) | ((core > 0) & (area >= area[main] / cfg.piece_ratio))
-        if keep.sum() > cfg.max_pieces:
+        # a thin piece counts only right beside the main blob (the body cut by something thin in front)
+        near = np.zeros(n, bool)
+        near[np.unique(labels[cv2.dilate((labels == main).view(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)])] = True
+        comparable = keep & (area >= area[main] / cfg.piece_ratio)
+        keep = comparable & ((np.arange(n) == main) | (core > 0) | near)
+        if comparable.sum() > cfg.max_pieces:   # colour scattered in many like pieces: noise, not a body
             keep[:] = False
     return keep[labels], int(keep.sum())
 
