@@ -58,6 +58,11 @@ def _run(job: Job, root: str, spec: RenderSpec, params: dict | None, skip_curren
 
 BACKENDS = ("local", "ray")
 IN_FLIGHT_PER_WORKER = 4  # jobs queued per worker: enough to keep it busy, few enough that memory stays flat
+# PyBullet keeps the Python lists of every mesh shape it was given (about 0.1 MB per strike episode, not
+# freed by resetSimulation nor disconnect): worker processes are replaced after this many episodes each,
+# which bounds that to a few MB at the cost of one fork and connect per 200 episodes. (The local pool is
+# remade per block rather than given max_tasks_per_child, which can deadlock in Python 3.11.)
+EPISODES_PER_PROCESS = 200
 
 
 def generate_many(root: str | Path, names: list[str], n: int, seed: int = 0, spec: RenderSpec = RenderSpec(),
@@ -91,10 +96,12 @@ def generate_many(root: str | Path, names: list[str], n: int, seed: int = 0, spe
             # Pool workers fork from a server that has already imported the engine and every scenario (no torch:
             # safe to fork), so they start in milliseconds instead of importing it each (no effect if it runs).
             multiprocessing.get_context("forkserver").set_forkserver_preload(["scenarios.registry"])
-            with process_pool(workers) as pool:
-                _windowed(lambda job: pool.submit(_run, job, str(root), spec, params), todo,
-                          IN_FLIGHT_PER_WORKER * workers, lambda fs: wait(fs, return_when=FIRST_COMPLETED).done,
-                          lambda f: f.result(), bar.update)
+            block = EPISODES_PER_PROCESS * workers
+            for start in range(0, len(todo), block):
+                with process_pool(workers) as pool:
+                    _windowed(lambda job: pool.submit(_run, job, str(root), spec, params), todo[start:start + block],
+                              IN_FLIGHT_PER_WORKER * workers, lambda fs: wait(fs, return_when=FIRST_COMPLETED).done,
+                              lambda f: f.result(), bar.update)
     return [j.folder(root) for j in jobs]
 
 
@@ -124,7 +131,8 @@ def _run_on_ray(todo: list[Job], root: str, spec: RenderSpec, params: dict | Non
     if own:
         ray.init(address=address, logging_level="WARNING", log_to_driver=False)
     try:
-        task = ray.remote(num_cpus=1, max_retries=2)(_run)  # a lost node's jobs run again, elsewhere
+        # a lost node's jobs run again, elsewhere; workers are replaced like the local pool's
+        task = ray.remote(num_cpus=1, max_retries=2, max_calls=EPISODES_PER_PROCESS)(_run)
         limit = IN_FLIGHT_PER_WORKER * max(1, int(ray.cluster_resources().get("CPU", 1)))
         # spec and params go to the object store once, not once per task
         spec_ref, params_ref = ray.put(spec), ray.put(params)
