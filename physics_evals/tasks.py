@@ -242,7 +242,7 @@ def expand(names: list[str], tasks: dict[str, Task]) -> list[str]:
             picked = [n for n, t in tasks.items() if t.family == name]
         if not picked:
             families = sorted({t.family for t in tasks.values()})
-            raise UnknownTaskError(f"unknown task '{name}'; choose a task ({', '.join(tasks)}), a family "
+            raise UnknownTaskError(f"unknown task '{name}'; choose from {', '.join(tasks)}, a family "
                                    f"({', '.join(families)}) or a split ({', '.join(SPLITS)})")
         out += [n for n in picked if n not in out]
     return out
