@@ -77,7 +77,7 @@ def _bite(shown: float):
 
 # family -> (unit, [(grade label, [makers of that grade])]); a grade's pairs pool its makers
 FAMILIES: dict[str, tuple[str, list[tuple[str, list[Callable]]]]] = {
-    "gravity": ("|g - 1|", [("5%", [_gravity(0.95), _gravity(1.05)]), ("10%", [_gravity(0.9), _gravity(1.1)]),
+    "gravity": ("g scaled by 1 +-", [("5%", [_gravity(0.95), _gravity(1.05)]), ("10%", [_gravity(0.9), _gravity(1.1)]),
                             ("20-25%", [_gravity(0.8), _gravity(1.25)])]),
     "late": ("frames late", [("1", [_late(1)]), ("2", [_late(2)]), ("3", [_late(3)])]),
     "shift": ("px away", [("2", [_shift(2)]), ("4", [_shift(4)]), ("8", [_shift(8)])]),
