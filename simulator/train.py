@@ -233,9 +233,12 @@ def score_checkpoint(out: Path, step: int, limit: int = 0) -> dict:
     `python -m physics_evals run` in a child process: the simulator never imports the harness (the
     import rule runs the other way), and a failed evaluation is recorded, not fatal to training.
     Held-out episodes and the ceiling's rollouts are cached by the harness, so later scores are cheaper."""
-    folder = out / "scores" / f"step-{step:07d}"
+    # beside the run, not inside it: the harness fingerprints the checkpoint folder, so rollouts written
+    # into it would change the fingerprint and orphan themselves ("no cached rollout")
+    scores = out.parent / f"{out.name}-scores"
+    folder = scores / f"step-{step:07d}"
     cmd = [sys.executable, "-m", "physics_evals", "run", "--models", "resimulated", f"dit=checkpoint:{out}",
-           "--suite", "default", "--out", str(folder), "--rollouts-root", str(out / "scores" / "rollouts"),
+           "--suite", "default", "--out", str(folder), "--rollouts-root", str(scores / "rollouts"),
            "--workers", "1", "--seed", "0", "--no-report", "--no-progress"] + (["--limit", str(limit)] if limit else [])
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -243,7 +246,11 @@ def score_checkpoint(out: Path, step: int, limit: int = 0) -> dict:
     if proc.returncode != 0 or not found:
         lines = (proc.stderr or proc.stdout).strip().splitlines()
         return {"score_error": lines[-1] if lines else f"exit {proc.returncode}"}
-    summary = json.loads(found[-1].read_text())["summary"].get("dit", {})
+    result = json.loads(found[-1].read_text())
+    failed = sum(s.get("n_failed", 0) for s in result.get("scores", []) if s.get("model") == "dit")
+    if failed:  # a failed rollout scores 0 in the harness: that is an evaluation error here, not a score
+        return {"score_error": f"{failed} samples of the checkpoint failed; see {found[-1]}"}
+    summary = result["summary"].get("dit", {})
     return {"score": {k: summary.get(k) for k in ("overall", "permanence", "plausibility", "physics_iq")},
             "score_limit": limit, "score_s": round(time.perf_counter() - t0, 1)}
 

@@ -91,7 +91,8 @@ def test_loss_covers_only_generated_frames():
     assert not torch.allclose(flow_loss(model, x0, 3, text, t, other), base)
 
 
-@pytest.mark.parametrize("target", ["velocity", "x", "delta"])
+@pytest.mark.parametrize("target", ["delta", pytest.param("velocity", marks=pytest.mark.slow),
+                                    pytest.param("x", marks=pytest.mark.slow)])
 def test_tiny_model_overfits_one_batch(target):
     torch.manual_seed(0)
     model = DiT(small_cfg("model.dim=64", f"model.target={target}").model)
