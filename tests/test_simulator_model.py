@@ -9,7 +9,7 @@ from simulator.diffusion import denoise, flow_loss, guided_velocity, rollout, sa
 from simulator.model import DiT, DiTBlock, ShapeError
 from simulator.tokenizer import encode_batch
 
-torch.set_num_threads(2)
+torch.set_num_threads(1)  # tiny tensors: a second thread only adds waiting on a shared machine
 
 
 def small_cfg(*sets: str):
