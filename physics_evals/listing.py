@@ -19,7 +19,7 @@ def split_ranges(tasks) -> list[str]:
     """What makes each OOD task out of distribution: its parameters' training and OOD ranges, as the
     scenarios declare them (one declaration, shown here and by `python -m scenarios ls`)."""
     from scenarios import SCENARIOS
-    from scenarios.engine import OOD_PALETTE
+    from scenarios.params import OOD_PALETTE
     lines = ["", "out-of-distribution ranges (training -> ood); colours "
              f"{', '.join(OOD_PALETTE)} are never in training; combinatorial scenarios are never in training"]
     for t in tasks:

@@ -19,7 +19,8 @@ import cv2
 import numpy as np
 
 from scenarios import Episode
-from scenarios.engine import PALETTE, STATIC_ROLES
+from scenarios.engine import STATIC_ROLES
+from scenarios.params import PALETTE
 
 from .metrics import METRICS, Clip
 

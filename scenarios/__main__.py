@@ -7,7 +7,9 @@ import sys
 from toolkit.cli import OneLineParser, non_negative_int, positive_int, run_command
 from toolkit.pool import default_workers
 
-from .engine import OOD_PALETTE, PALETTE, RenderSpec
+from .engine import RenderSpec
+
+from .params import OOD_PALETTE, PALETTE
 from .episode import load_episode
 from .generate import generate_many
 from .registry import FAMILIES, SCENARIOS, SPLITS, UnknownScenarioError, get_scenario, scenarios_of

@@ -153,7 +153,8 @@ def physics_fingerprint(package: Path) -> str:
     h = hashlib.sha256()
     families = [d for d in sorted(package.iterdir()) if (d / "__init__.py").is_file()]
     # look.py draws the HD suite's light, shadows and textures: a change there changes its frames
-    for path in sorted([package / "engine.py", package / "look.py", *(p for d in families for p in d.rglob("*.py"))]):
+    physics = ("engine.py", "client.py", "params.py", "look.py")  # stepping, the pybullet client, ranges, looks
+    for path in sorted([*(package / f for f in physics), *(p for d in families for p in d.rglob("*.py"))]):
         h.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()[:16]
 

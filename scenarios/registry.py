@@ -15,7 +15,9 @@ import importlib
 import inspect
 import pkgutil
 
-from .engine import OOD_PALETTE, Choice, Scenario
+from .engine import Scenario
+
+from .params import OOD_PALETTE, Choice
 
 FAMILY_ORDER = ("gravity", "occlusion", "state_change", "shatter")
 SPLITS = ("id", "ood", "comb")  # in-distribution, out-of-distribution, combinatorial

@@ -11,7 +11,8 @@ and the pieces fall. They are not registered, so they never enter a task.
 from __future__ import annotations
 
 import scenarios
-from scenarios.engine import Camera, Choice, Integer, Scenario, Scene, Uniform, run_scenario, sample_colours
+from scenarios.engine import Camera, Scenario, Scene, run_scenario
+from scenarios.params import Choice, Integer, Uniform, sample_colours
 
 
 class _Base(Scenario):

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from scenarios import SCENARIOS, RenderSpec, generate_episode, load_episode
-from scenarios.engine import GRAVITY, OOD_PALETTE, PALETTE
+from scenarios.engine import GRAVITY
+from scenarios.params import OOD_PALETTE, PALETTE
 from scenarios.registry import FAMILIES, FAMILY_ORDER, outside, scenarios_of, training_range
 
 OOD = [n for n, s in SCENARIOS.items() if s.split == "ood"]
@@ -45,7 +46,7 @@ def test_ood_ranges_lie_outside_the_training_ranges(name):
 
 
 def test_outside_tells_overlapping_ranges():
-    from scenarios.engine import Choice, Integer, Uniform
+    from scenarios.params import Choice, Integer, Uniform
     assert outside(Uniform(1.3, 1.7), Uniform(0.6, 1.2)) and not outside(Uniform(1.1, 1.7), Uniform(0.6, 1.2))
     assert outside(Integer(3, 3), Integer(1, 2)) and not outside(Integer(2, 3), Integer(1, 2))
     assert outside(Choice(("cylinder",)), Choice(("sphere", "cube"))) and not outside(Choice(("cube",)), Choice(("sphere", "cube")))

@@ -4,7 +4,8 @@ Restitution is varied from dull to lively. Whatever it is, a bounce can never ri
 than the one before (energy is only lost). A small sideways drift, given at the release, makes
 the bounces travel. The release comes late in an eval task's context, the first landing after it.
 """
-from ..engine import Choice, LogUniform, Scene, Uniform, sample_colours
+from ..engine import Scene
+from ..params import Choice, LogUniform, Uniform, sample_colours
 from . import HeldThenReleased, frame_box, size_word
 
 DRIFT_S = 2.2  # seconds of drift the view allows for (a little more than a default clip)

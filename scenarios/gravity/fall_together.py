@@ -6,7 +6,8 @@ ranges), but two objects in one scene, which training never shows. Each must fol
 h(t) = h0 - 1/2 g (t - release)^2 until it lands, whatever its mass, so the lower one lands first
 and the two stay level in their drop: the same fall, shifted. They are far enough apart never to touch.
 """
-from ..engine import Choice, LogUniform, Scene, Uniform, sample_colours
+from ..engine import Scene
+from ..params import Choice, LogUniform, Uniform, sample_colours
 from . import HeldThenReleased, a, add_shape, frame_box, size_word
 
 

@@ -4,7 +4,8 @@ Mass is varied over two orders of magnitude; it must not change the fall
 (h(t) = h0 - 1/2 g (t - release)^2 until contact). Air drag is switched off. The release comes
 late in an eval task's context and the drop is high enough to land after it.
 """
-from ..engine import Choice, LogUniform, Scene, Uniform, sample_colours
+from ..engine import Scene
+from ..params import Choice, LogUniform, Uniform, sample_colours
 from . import HeldThenReleased, add_shape, frame_box, size_word
 
 

@@ -7,7 +7,9 @@ the flight lasts long enough to land after it.
 """
 import math
 
-from ..engine import GRAVITY, Choice, LogUniform, Scene, Uniform, sample_colours
+from ..engine import GRAVITY, Scene
+
+from ..params import Choice, LogUniform, Uniform, sample_colours
 from . import GROUND_ROLLING, HeldThenReleased, frame_box, size_word
 
 

@@ -9,7 +9,9 @@ context shows the ball at rest and starting to roll, and it reaches the ground a
 """
 import math
 
-from ..engine import Choice, LogUniform, Scene, Uniform, sample_colours
+from ..engine import Scene
+
+from ..params import Choice, LogUniform, Uniform, sample_colours
 from . import GROUND_ROLLING, HeldThenReleased, frame_box, size_word
 
 THICKNESS = 0.04  # of the ramp board (m)

@@ -7,7 +7,9 @@ object lands on the support, and settles, after the context.
 """
 import math
 
-from ..engine import Choice, LogUniform, Scene, Uniform, sample_colours
+from ..engine import Scene
+
+from ..params import Choice, LogUniform, Uniform, sample_colours
 from . import HeldThenReleased, a, frame_box, size_word
 
 

@@ -8,7 +8,8 @@ h(t) = h0 - 1/2 g (t - release)^2: it must come out below the panel at the time 
 says, after the 8 context frames, and lie on the ground in view. The panel hangs in the air (no
 collision shape) just in front of the fall, so its bottom edge is above the resting object.
 """
-from ..engine import Choice, LogUniform, Scene, Uniform, sample_colours
+from ..engine import Scene
+from ..params import Choice, LogUniform, Uniform, sample_colours
 from ..gravity import HeldThenReleased, a, add_shape, frame_box, size_word
 
 

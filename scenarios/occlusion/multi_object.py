@@ -7,7 +7,8 @@ would need so wide a view that the objects shrink to a few pixels, so it is left
 objects in view drops while the wall hides some of them and must come back to the true
 count: object permanence with counting.
 """
-from ..engine import Choice, LogUniform, Scene, Uniform, sample_colours
+from ..engine import Scene
+from ..params import Choice, LogUniform, Uniform, sample_colours
 from ..gravity import a
 from . import OcclusionScenario, PlanError, add_mover, object_mover, occluder_width, plan_motion, shadow_x, wall_height, widen_until_planned
 

@@ -4,7 +4,8 @@ The wall is kinematic (scripted each physics step at a constant speed, not pushe
 physics), so the object must simply stay where it was: it reappears at the same place.
 Speed and start of the wall are planned from the camera like pass_behind's object.
 """
-from ..engine import Choice, LogUniform, Scene, Uniform, sample_colours
+from ..engine import Scene
+from ..params import Choice, LogUniform, Uniform, sample_colours
 from ..gravity import a, size_word
 from . import OcclusionScenario, add_mover, occluder_mover, occluder_width, plan_motion, wall_height, widen_until_planned
 

@@ -5,7 +5,8 @@ how fast it went in. Speed and start are planned from the camera (see the packag
 docstring) so that the object is seen, fully hidden for several frames, and seen again
 inside every default-length clip.
 """
-from ..engine import Choice, LogUniform, Scene, Uniform, sample_colours
+from ..engine import Scene
+from ..params import Choice, LogUniform, Uniform, sample_colours
 from ..gravity import size_word
 from . import OcclusionScenario, add_mover, object_mover, occluder_width, plan_motion, shadow_x, wall_height, widen_until_planned
 

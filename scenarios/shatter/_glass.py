@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..engine import Scene, p, rgb_of
+from ..engine import Scene, p
+
+from ..params import rgb_of
 
 DENSITY = 2500.0  # glass, kg/m^3
 GAP = 0.0003      # each shard shrinks this much towards its centroid, so neighbours start apart (m)

@@ -4,7 +4,7 @@ The same roll into the same pre-fractured pane, but the momentum the ball carrie
 pane stays between 30% and 85% of the break impulse: the ball must bounce off and the
 glass must stay whole (`n_pieces` 1) for the whole clip.
 """
-from ..engine import LogUniform
+from ..params import LogUniform
 from .strike import Strike
 
 

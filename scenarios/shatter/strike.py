@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..engine import Camera, Integer, LogUniform, Scenario, Scene, Uniform
+from ..engine import Camera, Scenario, Scene
+
+from ..params import Integer, LogUniform, Uniform
 from ._glass import add_pane
 
 THICKNESS = 0.012    # pane thickness (m)

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..engine import GRAVITY, Camera, Scene, Uniform
+from ..engine import GRAVITY, Camera, Scene
+
+from ..params import Uniform
 from .strike import THICKNESS, Strike
 
 

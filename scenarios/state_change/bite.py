@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..engine import Camera, Choice, Integer, Scenario, Scene, Uniform, p, rgb_of, sample_colours
+from ..engine import Camera, Scenario, Scene, p
+
+from ..params import Choice, Integer, Uniform, rgb_of, sample_colours
 from ._motion import keyframed
 
 VOXEL = 0.03             # edge of a food voxel (m)

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..engine import Camera, Choice, Scene, Uniform, sample_colours
+from ..engine import Camera, Scene
+
+from ..params import Choice, Uniform, sample_colours
 from ._motion import keyframed
 from .bite import VOXEL, Bite, _polar
 

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..engine import Camera, Choice, Integer, Scenario, Scene, Uniform, p, rgb_of, sample_colours
+from ..engine import Camera, Scenario, Scene, p
+
+from ..params import Choice, Integer, Uniform, rgb_of, sample_colours
 from ._motion import keyframed
 
 CANVAS_HALF = (0.22, 0.16, 0.005)  # canvas half extents (m)
