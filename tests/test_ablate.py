@@ -186,3 +186,16 @@ def test_a_longer_run_in_the_folder_is_refused(tmp_path, monkeypatch):
     (run / "manifest.json").write_text(json.dumps({"step": 99, "log": []}))
     with pytest.raises(ablate.AblationError, match="holds a run of 99 steps but this ablation asks for 4"):
         ablate.main(_args(tmp_path))
+
+
+def test_a_compute_study_varies_train_steps_per_run(tmp_path):
+    from physics_evals.ablate.plan import plan
+    from physics_evals.ablate.runs import Runner
+    from simulator.config import parse_vary
+    varies = parse_vary(["train.steps=50,200"], "tiny", [])
+    jobs = plan(varies, 2, tmp_path / "runs", tmp_path / "results", steps=100)
+    assert sorted({j.steps for j in jobs}) == [50, 200]   # the varied budget wins over the shared --steps
+    args = argparse.Namespace(set=[], threads=1, base="tiny")
+    cmd = Runner(args, tmp_path).train_cmd(jobs[0].setting, jobs[0].seed, jobs[0].steps, jobs[0].run_dir)
+    assert cmd[cmd.index("--steps") + 1] == "50"
+    assert plan(parse_vary(["model.depth=2,4"], "tiny", []), 1, tmp_path, tmp_path, steps=100)[0].steps == 100

@@ -40,7 +40,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="a config key and its values, e.g. model.attention=full,factorised (repeat for a grid)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="a fixed override for every variant, e.g. data.episodes_per_scenario=16")
-    p.add_argument("--steps", type=positive_int, default=200, help="optimiser steps per run: the shared budget (default 200)")
+    p.add_argument("--steps", type=positive_int, default=200, help="optimiser steps per run: the shared budget (default 200); `--vary train.steps=...` varies it instead")
     p.add_argument("--seeds", type=positive_int, default=2, help="training seeds per variant, 0..K-1 (default 2)")
     options.add_task_options(p, tasks_help="evaluation tasks (default: the whole suite)")
     p.add_argument("--name", help="ablation name (default: the varied keys)")
@@ -56,7 +56,7 @@ def main(args: argparse.Namespace) -> int:
     varies = parse_vary(args.vary, args.base, args.set)
     name = slug(args.name or "-".join(k.split(".")[-1] for k, _ in varies))
     root = args.runs_root / name
-    jobs = plan(varies, args.seeds, root, args.results_root / name)
+    jobs = plan(varies, args.seeds, root, args.results_root / name, args.steps)
     cores = len(os.sched_getaffinity(0))
     gpu = _has_gpu()
     parallel = args.jobs or (1 if gpu else max(1, cores // args.threads))
@@ -69,16 +69,17 @@ def main(args: argparse.Namespace) -> int:
         if results_in(base_dir) is None:
             print("evaluating the baselines once ...", flush=True)
             runner.call(runner.eval_cmd(list(BASELINES), base_dir), "baselines-eval")
-        todo = [j for j in jobs if not trained(j.run_dir, args.steps) or results_in(j.eval_dir) is None]
-        timing = probe(runner, jobs[0], args.steps) if todo else {"s_per_step": 0, "overhead_s": 0, "eval_s": 0}
-        est = estimate(timing, jobs, args.steps, parallel)
-        print(f"ablation '{name}': {len(jobs)} runs ({len(jobs) - len(todo)} already done), {args.steps} steps each, "
+        todo = [j for j in jobs if not trained(j.run_dir, j.steps) or results_in(j.eval_dir) is None]
+        timing = probe(runner, jobs[0]) if todo else {"s_per_step": 0, "overhead_s": 0, "eval_s": 0}
+        est = estimate(timing, jobs, parallel)
+        steps = "/".join(sorted({str(j.steps) for j in jobs}, key=int))
+        print(f"ablation '{name}': {len(jobs)} runs ({len(jobs) - len(todo)} already done), {steps} steps each, "
               f"{parallel} at a time with {args.threads} thread(s); measured {timing['s_per_step']:.2f} s/step, "
               f"{timing['eval_s']:.0f} s per evaluation; estimated time: {est / 60:.1f} min", flush=True)
         progress = _progress(root, est, bool(todo))
         t_runs = time.perf_counter()
         with ThreadPoolExecutor(max_workers=parallel) as pool:
-            futures = [pool.submit(run_job, runner, j, args.steps) for j in todo]
+            futures = [pool.submit(run_job, runner, j) for j in todo]
             try:
                 for f in futures:
                     f.result()

@@ -27,6 +27,7 @@ class Job:
     seed: int                     # training seed
     run_dir: Path                 # the simulator's run folder
     eval_dir: Path                # where `physics_evals run` puts <run_id>/results.json
+    steps: int                    # optimiser steps: --steps, or this variant's train.steps (a compute study)
 
     @property
     def model(self) -> str:
@@ -37,7 +38,7 @@ def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "x"
 
 
-def plan(varies: list[tuple[str, list[str]]], seeds: int, runs_root: Path, results_root: Path) -> list[Job]:
+def plan(varies: list[tuple[str, list[str]]], seeds: int, runs_root: Path, results_root: Path, steps: int) -> list[Job]:
     keys = [k for k, _ in varies]
     jobs = []
     for combo in itertools.product(*[vals for _, vals in varies]):
@@ -45,7 +46,8 @@ def plan(varies: list[tuple[str, list[str]]], seeds: int, runs_root: Path, resul
         name = ", ".join(f"{k}={v}" for k, v in setting.items())
         s = "_".join(slug(f"{k.split('.')[-1]}-{v}") for k, v in setting.items())
         for seed in range(seeds):
-            jobs.append(Job(name, s, setting, seed, runs_root / f"{s}-s{seed}", results_root / f"{s}-s{seed}"))
+            n = int(setting.get("train.steps", steps))
+            jobs.append(Job(name, s, setting, seed, runs_root / f"{s}-s{seed}", results_root / f"{s}-s{seed}", n))
     return jobs
 
 
@@ -71,14 +73,14 @@ def results_in(eval_dir: Path) -> Path | None:
     return found[-1] if found else None
 
 
-def probe(runner, job: Job, steps: int) -> dict:
+def probe(runner, job: Job) -> dict:
     """Seconds per step, per-run overhead and per-evaluation time, from a few steps of the first variant."""
     cache = runner.root / "probe.json"
     if cache.is_file():
         return json.loads(cache.read_text())
     tmp = runner.root / ".probe"
     shutil.rmtree(tmp, ignore_errors=True)
-    n = min(PROBE_STEPS, steps)
+    n = min(PROBE_STEPS, job.steps)
     total = runner.call(runner.train_cmd(job.setting, job.seed, n, tmp / "run"), "probe-train")
     wall = manifest(tmp / "run")["log"][-1]["wall_s"]
     eval_s = runner.call(runner.eval_cmd([CEILING, f"probe=checkpoint:{tmp / 'run'}"], tmp / "eval"), "probe-eval")
@@ -89,7 +91,7 @@ def probe(runner, job: Job, steps: int) -> dict:
     return timing
 
 
-def estimate(timing: dict, jobs: list[Job], steps: int, parallel: int) -> float:
-    per = [(0 if trained(j.run_dir, steps) else timing["overhead_s"] + steps * timing["s_per_step"]) +
+def estimate(timing: dict, jobs: list[Job], parallel: int) -> float:
+    per = [(0 if trained(j.run_dir, j.steps) else timing["overhead_s"] + j.steps * timing["s_per_step"]) +
            (0 if results_in(j.eval_dir) else timing["eval_s"]) for j in jobs]
     return sum(per) / max(1, min(parallel, len(per)))

@@ -77,10 +77,10 @@ class Runner:
         return cmd
 
 
-def run_job(runner: Runner, job: Job, steps: int) -> None:
-    if not trained(job.run_dir, steps):
+def run_job(runner: Runner, job: Job) -> None:
+    if not trained(job.run_dir, job.steps):
         print(f"  train {job.model} ...", flush=True)
-        runner.call(runner.train_cmd(job.setting, job.seed, steps, job.run_dir), f"{job.model}-train")
+        runner.call(runner.train_cmd(job.setting, job.seed, job.steps, job.run_dir), f"{job.model}-train")
     if results_in(job.eval_dir) is None:
         print(f"  evaluate {job.model} ...", flush=True)
         runner.call(runner.eval_cmd([CEILING, f"{job.model}=checkpoint:{job.run_dir}"], job.eval_dir),

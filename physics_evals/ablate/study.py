@@ -48,7 +48,7 @@ def write_study(name: str, jobs: list[Job], baseline_results: Path, args, comman
     v = versions()
     probe = {k: x for k, x in timing.items() if k != "total_s"}
     meta = {"command": command, "keys": [k for k, _ in varies], "base": args.base, "fixed": args.set,
-            "steps": args.steps, "seeds": list(range(args.seeds)), "tasks": args.tasks or [],
+            "steps": "/".join(sorted({str(j.steps) for j in jobs}, key=int)), "seeds": list(range(args.seeds)), "tasks": args.tasks or [],
             "estimate_s": estimate_s, "elapsed_s": elapsed_s,
             "provenance": [f"git revision {v.get('git_revision')}",
                            "versions: " + ", ".join(f"{k} {x}" for k, x in sorted(v.items()) if k != "git_revision"),
