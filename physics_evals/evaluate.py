@@ -27,6 +27,7 @@ from toolkit.provenance import git_revision, versions
 from .distributed import Group, start as start_group
 from .episodes import ensure_episodes, select_tasks, usable_episodes
 from .models import CEILING, Adapter, default_model_specs, resolve_models
+from .models.base import UnscorableModelError
 from .options import EPISODES_ROOT, RESULTS_ROOT, ROLLOUTS_ROOT
 from .results import SCHEMA_VERSION, score_samples, summarize_samples, task_scores, write_run
 from .seeds import per_seed, seed_record
@@ -218,6 +219,11 @@ def run(cfg: RunConfig, tasks: list[Task] | None = None, metrics: dict | None = 
                     rows += r
                     bar.update()
 
+    unscorable = _unscorable(rows)  # published for no model: not even as a 0
+    rows = [r for r in rows if r["model"] not in unscorable]
+    models = [m for m in models if m.name not in unscorable]
+    if not rows:
+        raise UnscorableModelError(_unscorable_line(unscorable, None))
     score_samples(rows, metrics, CEILING)
     suite = "+".join(sorted({t.suite for t in tasks}))
     run_id = _run_id(cfg.out, suite, cfg.seed)
@@ -246,7 +252,28 @@ def run(cfg: RunConfig, tasks: list[Task] | None = None, metrics: dict | None = 
     }
     if cfg.seeds:  # extra field: each multi-seed model's summary per seed, and their mean and sd
         results["seeds"] = seed_record(rows, metrics, CEILING)
-    return write_run(cfg.out / run_id, results, rows)
+    path = write_run(cfg.out / run_id, results, rows)
+    if unscorable:  # the others' results stand; the run still fails
+        raise UnscorableModelError(_unscorable_line(unscorable, path))
+    return path
+
+
+def _unscorable(rows: list[dict]) -> dict[str, str]:
+    """Models none of whose clips could be scored, with the first error of each. A bad clip fails its own
+    samples (and scores 0 there), but a model with no clip scored cannot be scored at all."""
+    errors = {}
+    for model in dict.fromkeys(r["model"] for r in rows):
+        mine = [r for r in rows if r["model"] == model]
+        if all(r["status"] == "failed" for r in mine):
+            errors[model] = mine[0]["error"]
+    return errors
+
+
+def _unscorable_line(unscorable: dict[str, str], path: Path | None) -> str:
+    names = ", ".join(unscorable)
+    first = next(iter(unscorable.values()))
+    rest = f"the other models' results are in {path}" if path else "nothing was published"
+    return f"model {names}: no rollout could be scored (first error: {first}); {rest}"
 
 
 def _run_id(out: Path, suite: str, seed: int) -> str:

@@ -131,6 +131,17 @@ def test_a_checkpoint_that_cannot_load_ends_the_run_named_and_unscored(tmp_path,
     assert not list((tmp_path / "episodes").rglob("meta.json"))  # and found before any episode was made
 
 
+def test_a_model_none_of_whose_rollouts_can_be_scored_ends_the_run_unpublished(tmp_path, roots, capsys):
+    empty = tmp_path / "no-rollouts"  # an outside model's folder holding no file for the task
+    (empty / "gravity-drop").mkdir(parents=True)
+    assert main(run_argv(roots, models=("ground_truth", f"outside=rollouts:{empty}"))) != 0
+    line = one_error_line(capsys)
+    assert line.startswith("error: model outside: no rollout could be scored (first error: ") and "missing" in line
+    published = list((tmp_path / "results").rglob("results.json"))
+    assert len(published) == 1 and str(published[0]) in line  # the other models' results stand
+    assert "outside" not in json.loads(published[0].read_text())["summary"]  # never published as 0
+
+
 # ------------------------------------------------------------------------------------ caches and names
 def test_a_truncated_cached_episode_is_made_again(tmp_path):
     task = tiny_task(n_episodes=1)

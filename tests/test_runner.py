@@ -1,5 +1,6 @@
 """The run loop: episodes -> rollouts -> metrics -> results.json, on tiny tasks."""
 import json
+from pathlib import Path
 import sys
 import types
 
@@ -12,6 +13,7 @@ from physics_evals.results import (ResultsError, bootstrap_ci, load_results, sum
                                    validate_results)
 from physics_evals.rollouts import read_info, rollout_path, write_rollout
 from physics_evals.evaluate import RunConfig, run
+from physics_evals.models.base import UnscorableModelError
 from physics_evals.tasks import get_tasks
 from scenarios import load_episode
 
@@ -131,29 +133,31 @@ def test_each_bad_rollout_fails_its_own_samples_not_the_run(tmp_path):
         (outside / "emptymp4" / task.name).mkdir(parents=True, exist_ok=True)
         (outside / "emptymp4" / task.name / f"{i}.mp4").write_bytes(b"")
     write_npz(outside, "missing", task.name, ids[0], truth[ids[0]])  # the second episode is missing
-    path = run(config(tmp_path, [f"rollouts:{outside}"]), tasks=[task], metrics=STUB_METRICS, warn=quiet)
-    rows = samples(path)
+    with pytest.raises(UnscorableModelError) as failure:  # models with no clip scored fail the run ...
+        run(config(tmp_path, [f"rollouts:{outside}"]), tasks=[task], metrics=STUB_METRICS, warn=quiet)
     expect = {"short": "4 frames, task tiny-drop needs 5", "floaty": "dtype float32",
-              "nans": "contains NaN", "corrupt": "not an npz archive", "emptymp4": "empty video",
-              "missing": "missing rollout"}
-    for model, message in expect.items():
-        failed = [r for r in rows if r["model"] == model and r["status"] == "failed"]
-        n_bad = 1 if model == "missing" else len(ids)
-        assert len(failed) == n_bad * len(STUB_METRICS), model
-        assert all(message in r["error"] and f"/{model}/{task.name}/" in r["error"] for r in failed), failed[0]
+              "nans": "contains NaN", "corrupt": "not an npz archive", "emptymp4": "empty video"}
+    assert str(failure.value).startswith(f"model {', '.join(sorted(expect))}: no rollout could be scored")
+    assert expect["corrupt"] in str(failure.value)  # the first error says why
+    path = Path(str(failure.value).rsplit("results are in ", 1)[1])  # ... and the others' results stand
+    rows = samples(path)
+    assert not {r["model"] for r in rows} & set(expect)  # never published as 0
+    failed = [r for r in rows if r["status"] == "failed"]  # a bad clip fails its own samples and counts 0
+    assert len(failed) == len(STUB_METRICS) and {r["model"] for r in failed} == {"missing"}
+    assert all("missing rollout" in r["error"] and f"/missing/{task.name}/" in r["error"] for r in failed)
     assert all(r["status"] == "ok" for r in rows if r["model"] in ("good", "bigres", "ground_truth", "resimulated"))
     res = load_results(path)
     assert res["models"]["good"]["kind"] == "rollouts"
     assert res["summary"]["good"]["overall"] == pytest.approx(100.0)
-    assert res["summary"]["nans"]["overall"] == 0.0  # failures count 0, never dropped
     assert res["summary"]["missing"]["overall"] < res["summary"]["good"]["overall"]
 
 
 def test_a_crashing_model_output_is_recorded_as_failed(tmp_path, monkeypatch):
     monkeypatch.setattr(models_pkg.CopyLastFrame, "rollout", lambda self, c, cap, task, ep=None: c[:1])
-    path = run(config(tmp_path, ["copy_last_frame"]), tasks=[tiny_task()], metrics=STUB_METRICS, warn=quiet)
-    failed = [r for r in samples(path) if r["model"] == "copy_last_frame"]
-    assert failed and all(r["status"] == "failed" and "1 frames, task tiny-drop needs 5" in r["error"] for r in failed)
+    with pytest.raises(UnscorableModelError, match="model copy_last_frame: .*1 frames, task tiny-drop needs 5"):
+        run(config(tmp_path, ["copy_last_frame"]), tasks=[tiny_task()], metrics=STUB_METRICS, warn=quiet)
+    path = next((tmp_path / "results").rglob("results.json"))  # the only run here
+    assert "copy_last_frame" not in load_results(path)["summary"]  # the ceiling's results stand, the crash is not a 0
 
 
 def test_an_episode_its_scenario_refuses_is_left_out_and_recorded(tmp_path, monkeypatch):

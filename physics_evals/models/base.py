@@ -12,6 +12,10 @@ class ModelLoadError(ValueError):
     """A model that cannot be loaded (a corrupt or incomplete checkpoint); the message names it."""
 
 
+class UnscorableModelError(ValueError):
+    """A model none of whose rollouts could be scored: the run publishes nothing rather than a 0."""
+
+
 class Adapter:
     """A model the harness can ask for rollouts.
 
