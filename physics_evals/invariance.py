@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from scenarios import load_episode
+from toolkit.pool import map_concat
 
 from .nuisance import NUISANCES
 
@@ -63,15 +64,7 @@ def invariance_report(tasks, folders: dict[str, list[Path]], nuisances: tuple[st
     from .metrics import METRICS
     from .results import score_samples, summarize_samples
     jobs = [(t, f, tuple(nuisances), seed) for t in tasks for f in folders[t.name]]
-    rows: list[dict] = []
-    if workers <= 1 or len(jobs) <= 1:
-        for j in jobs:
-            rows += _job(j)
-    else:
-        from toolkit.pool import process_pool
-        with process_pool(min(workers, len(jobs))) as pool:
-            for r in pool.map(_job, jobs):
-                rows += r
+    rows: list[dict] = map_concat(_job, jobs, workers)
     summary = summarize_samples(rows, METRICS, ceiling_model=CEILING)
     score_samples(rows, METRICS, CEILING)
     task_score: dict[tuple, list] = {}

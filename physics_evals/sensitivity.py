@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 
 from scenarios import load_episode
+from toolkit.pool import map_concat
 
 from . import probes
 
@@ -125,15 +126,7 @@ def _job(args):
 def sensitivity_report(tasks, folders: dict[str, list[Path]], workers: int = 1, seed: int = 0) -> dict:
     """metric -> family -> {"smallest": grade or None, "accuracy": {grade: (acc, n)}}."""
     jobs = [(t, f, seed) for t in tasks for f in folders[t.name]]
-    pairs: list = []
-    if workers <= 1 or len(jobs) <= 1:
-        for j in jobs:
-            pairs += _job(j)
-    else:
-        from toolkit.pool import process_pool
-        with process_pool(min(workers, len(jobs))) as pool:
-            for p in pool.map(_job, jobs):
-                pairs += p
+    pairs: list = map_concat(_job, jobs, workers)
     tally: dict = {}
     for family, grade, metric, ok in pairs:
         t = tally.setdefault(metric, {}).setdefault(family, {}).setdefault(grade, [0, 0])

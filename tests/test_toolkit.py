@@ -76,3 +76,13 @@ def test_toolkit_imports_none_of_the_packages_and_no_torch():
     code = ("import sys, toolkit.cli, toolkit.files, toolkit.pool, toolkit.provenance; "
             "bad = {'torch', 'scenarios', 'simulator', 'physics_evals'} & set(sys.modules); assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def _twice(x):
+    return [x, x]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_map_concat_keeps_job_order_in_process_and_in_a_pool(workers):
+    from toolkit.pool import map_concat
+    assert map_concat(_twice, [3, 1, 2], workers) == [3, 3, 1, 1, 2, 2]
