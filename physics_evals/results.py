@@ -32,6 +32,25 @@ class ResultsError(ValueError):
     """A results file that does not follow fixed contract 3; the message names the file and field."""
 
 
+def resampled_episodes(rows: list[dict], n_boot: int, rng: np.random.Generator):
+    """n_boot paired bootstrap draws over episodes, each a list of rows: every task's episodes drawn with
+    replacement, in sorted order. A resampled episode keeps its rows together (every model, every metric),
+    renamed so that repeats count as separate episodes."""
+    by_episode: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for r in rows:
+        by_episode[(r["task"], r["episode_id"])].append(r)
+    episodes: dict[str, list[str]] = defaultdict(list)
+    for task, episode in sorted(by_episode):
+        episodes[task].append(episode)
+    for _ in range(n_boot):
+        drawn = []
+        for task in sorted(episodes):
+            eps = episodes[task]
+            for j, i in enumerate(rng.integers(0, len(eps), size=len(eps))):
+                drawn += [{**r, "episode_id": f"{r['episode_id']}#{j}"} for r in by_episode[(task, eps[i])]]
+        yield drawn
+
+
 def bootstrap_ci(values, seed: int, key: str, n_boot: int = N_BOOT, stat=np.mean) -> tuple[float, float]:
     """Seeded percentile bootstrap 95% CI of stat(values); the key makes each CI's draws its own."""
     v = np.asarray(values, dtype=np.float64)

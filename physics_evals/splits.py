@@ -21,7 +21,7 @@ from collections import defaultdict
 import numpy as np
 
 from .metrics.base import PHYSICS_GROUPS
-from .results import summarize_samples
+from .results import resampled_episodes, summarize_samples
 
 SPLITS = ("id", "ood", "comb")  # as tasks.SPLITS (not imported: the report reads results without tasks)
 # Draws for results.json: each is one pass of summarize_samples (~50 ms for a default run's 4,500 samples
@@ -59,23 +59,11 @@ def split_scores(rows: list[dict], metrics: dict, task_split: dict[str, str], ce
     if not by_split:
         return {}
     points = {s: _overall(rows, metrics, ts, ceiling_model) for s, ts in by_split.items()}
-    by_episode: dict[tuple[str, str], list[dict]] = defaultdict(list)
-    for r in rows:  # only the samples the summary reads (pixel metrics never enter it)
-        m = metrics.get(r["metric"])
-        if r["task"] in task_split and m is not None and m.group in PHYSICS_GROUPS:
-            by_episode[(r["task"], r["episode_id"])].append(r)
-    episodes = defaultdict(list)
-    for task, episode in sorted(by_episode):
-        episodes[task].append(episode)
+    read = [r for r in rows  # only the samples the summary reads (pixel metrics never enter it)
+            if r["task"] in task_split and r["metric"] in metrics and metrics[r["metric"]].group in PHYSICS_GROUPS]
     rng = np.random.default_rng([seed, 10])  # 10: this bootstrap's own stream of the run seed
     draws: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for _ in range(n_boot):
-        drawn = []
-        for task in sorted(episodes):
-            eps = episodes[task]
-            for j, i in enumerate(rng.integers(0, len(eps), size=len(eps))):
-                # a resampled episode keeps its rows together, renamed so repeats count as separate episodes
-                drawn += [{**r, "episode_id": f"{r['episode_id']}#{j}"} for r in by_episode[(task, eps[i])]]
+    for drawn in resampled_episodes(read, n_boot, rng):
         got = {s: _overall(drawn, metrics, ts, ceiling_model) for s, ts in by_split.items()}
         for s, per_model in got.items():
             for model, v in per_model.items():

@@ -18,6 +18,7 @@ from collections import defaultdict
 import numpy as np
 
 from ..models import CEILING
+from ..results import resampled_episodes
 from .load import GROUPS, Results
 
 N_BOOT = 500          # draws; ~10 ms each for 3000 samples, and the 2.5% tail still rests on ~12 draws
@@ -89,20 +90,9 @@ def intervals(results: Results, tasks: list[str] | None = None, n_boot: int = N_
               seed: int = BOOT_SEED) -> dict[str, dict[str, tuple[float, float]]]:
     """{model: {group: (ci_low, ci_high)}} over the given tasks (all by default)."""
     tasks = sorted(results.tasks) if tasks is None else sorted(tasks)
-    by_episode: dict[tuple[str, str], list[dict]] = defaultdict(list)
-    for r in results.samples:
-        if r["task"] in tasks:
-            by_episode[(r["task"], r["episode_id"])].append(r)
-    episodes = {t: sorted(e for (task, e) in by_episode if task == t) for t in tasks}
     rng = np.random.default_rng(seed)
     per: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for _ in range(n_boot):
-        rows = []
-        for task in tasks:
-            eps = episodes[task]
-            for j, i in enumerate(rng.integers(0, len(eps), size=len(eps)) if eps else []):
-                # a resampled episode keeps its rows together, renamed so repeats count as separate episodes
-                rows += [{**r, "episode_id": f"{r['episode_id']}#{j}"} for r in by_episode[(task, eps[i])]]
+    for rows in resampled_episodes([r for r in results.samples if r["task"] in tasks], n_boot, rng):
         for model, row in summarize(results, rows).items():
             for g, v in row.items():
                 if v is not None and not math.isnan(v):
