@@ -134,9 +134,10 @@ class Scene:
         """Script a mass-0 body from `on_step`: place it at `pos` with the velocity that carries it to
         `next_pos` in this physics step (PyBullet integrates mass-0 bodies' velocity), so its recorded
         velocity is the scripted one and it pushes dynamic bodies it meets."""
-        vel = (np.asarray(next_pos, float) - np.asarray(pos, float)) * self.spec.sim_hz
+        hz = self.spec.sim_hz  # float arithmetic, not numpy: the same IEEE doubles, a fraction of the cost per step
+        vel = [(float(b) - float(a)) * hz for a, b in zip(pos, next_pos)]
         self.bc.resetBasePositionAndOrientation(body, pos, orientation)
-        self.bc.resetBaseVelocity(body, vel.tolist(), (0, 0, 0))
+        self.bc.resetBaseVelocity(body, vel, (0, 0, 0))
 
     def _body(self, mass, col, vis, pos, orn, dyn) -> int:
         body = self.bc.createMultiBody(mass, col, vis, basePosition=pos, baseOrientation=orn)
@@ -187,20 +188,21 @@ class Scene:
 
     # -- running ------------------------------------------------------------------------
     def render(self, view, proj) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One TinyRenderer frame as it comes: RGBA (H, W, 4) uint8, the z-buffer (H, W) float32, and object
+        ids (H, W) int32 (-1 background). `run_scenario` makes RGB and metres of a whole clip at once."""
         h, w = self.spec.height, self.spec.width
         _, _, rgba, zbuf, seg = self.bc.getCameraImage(
             w, h, view, proj, renderer=p.ER_TINY_RENDERER, **self.look.light())
-        rgb = np.asarray(rgba, dtype=np.uint8).reshape(h, w, 4)[..., :3]
-        zbuf = np.asarray(zbuf, dtype=np.float32).reshape(h, w)
-        depth = FAR * NEAR / (FAR - (FAR - NEAR) * zbuf)  # OpenGL z-buffer -> metres
-        body_seg = np.asarray(seg).reshape(h, w)  # body id per pixel, -1 background
-        if self._lut_stale or body_seg.max() >= len(self._lut) - 1:
+        body_seg = np.asarray(seg, dtype=np.int32).reshape(h, w)  # body id per pixel, -1 background
+        top = int(body_seg.max())
+        if self._lut_stale or top >= len(self._lut) - 1:
             # body id -> object id; its last entry (past every body) is -1, which background pixels index
-            size = max(int(body_seg.max()), max(self.owner, default=-1)) + 2
+            size = max(top, max(self.owner, default=-1)) + 2
             self._lut = np.full(size, -1, dtype=np.int32)
             self._lut[list(self.owner)] = list(self.owner.values())
             self._lut_stale = False
-        return rgb, self._lut[body_seg], depth.astype(np.float16)
+        return (np.asarray(rgba, dtype=np.uint8).reshape(h, w, 4), np.asarray(zbuf, dtype=np.float32).reshape(h, w),
+                self._lut[body_seg])
 
     def pose(self, oid: int) -> tuple[list, list, list, list]:
         body = self.bodies[oid][0]
@@ -302,41 +304,50 @@ def run_scenario(scenario: Scenario, seed: int, spec: RenderSpec = RenderSpec(),
         if scene.look.textured:  # after the scenario's bodies: scenery only, no collision shape
             add_backdrop(scene, p, scenario.camera(params), view)
         T, H, W = spec.n_frames, spec.height, spec.width
-        rgb = np.empty((T, H, W, 3), np.uint8)
+        rgba = np.empty((T, H, W, 4), np.uint8)
+        zbuf = np.empty((T, H, W), np.float32)
         seg = np.empty((T, H, W), np.int32)
-        depth = np.empty((T, H, W), np.float16)
-        states = {str(o["id"]): {k: [] for k in ("position", "orientation", "linear_velocity",
-                                                  "angular_velocity", "visible")} for o in scene.objects}
+        keys = ("position", "orientation", "linear_velocity", "angular_velocity")
+        states = {str(o["id"]): {k: [] for k in (*keys, "visible")} for o in scene.objects}
+        series = [(scene.bodies[o["id"]][0], [states[str(o["id"])][k] for k in keys]) for o in scene.objects]
         # Contacts of the movers' main bodies are checked after every physics step (a bounce can start and
         # end between frames); bodies without a collision shape (anchors) never touch, so they are not asked.
         movers = [o["id"] for o in scene.objects if o["role"] not in STATIC_ROLES
                   and scene.bodies[o["id"]][0] not in scene.no_collision]
         in_contact = {oid: _touching(scene, oid) for oid in movers}
         on_step = None if type(scenario).on_step is Scenario.on_step else scenario.on_step
-        step_simulation = scene.bc.stepSimulation
+        step_simulation, contact_points, owner = scene.bc.stepSimulation, scene.bc.getContactPoints, scene.owner
+        base_pose, base_velocity = scene.bc.getBasePositionAndOrientation, scene.bc.getBaseVelocity
         for t in range(T):
-            if t > 0:
-                for _ in range(spec.steps_per_frame):
-                    if on_step is not None:
-                        on_step(scene, params)
-                    step_simulation()
-                    scene.step_index += 1
-                    for oid in movers:
-                        other = _touching(scene, oid)
-                        if other is not None and in_contact[oid] is None:
-                            scene.events.append({"frame": t, "kind": "contact", "objects": [oid],
-                                                 "with": other, "time": round(scene.step_index / spec.sim_hz, 6)})
-                        in_contact[oid] = other
-            rgb[t], seg[t], depth[t] = scene.render(view, proj)
-            visible_ids = set(np.flatnonzero(np.bincount(seg[t].ravel() + 1)) - 1)
-            for o in scene.objects:
-                oid, st = o["id"], states[str(o["id"])]
-                pos, orn, lin, ang = scene.pose(oid)
-                st["position"].append(_round(pos)); st["orientation"].append(_round(orn))
-                st["linear_velocity"].append(_round(lin)); st["angular_velocity"].append(_round(ang))
-                st["visible"].append(oid in visible_ids)
+            for _ in range(spec.steps_per_frame if t > 0 else 0):
+                if on_step is not None:
+                    on_step(scene, params)
+                step_simulation()
+                scene.step_index += 1
+                for oid in movers:  # _touching, inlined: this loop runs sim_hz times per simulated second
+                    own = scene.bodies[oid]
+                    other = next((owner.get(c[2], -1) for c in contact_points(own[0]) if c[2] not in own), None)
+                    if other is not None and in_contact[oid] is None:
+                        scene.events.append({"frame": t, "kind": "contact", "objects": [oid],
+                                             "with": other, "time": round(scene.step_index / spec.sim_hz, 6)})
+                    in_contact[oid] = other
+            rgba[t], zbuf[t], seg[t] = scene.render(view, proj)
+            for body, (pos, orn, lin, ang) in series:
+                p_o, v_w = base_pose(body), base_velocity(body)
+                pos.append(_round(p_o[0])); orn.append(_round(p_o[1]))
+                lin.append(_round(v_w[0])); ang.append(_round(v_w[1]))
             scenario.on_frame(scene, params)
             scene.frame = t + 1
+        # The whole clip at once: RGB out of RGBA one channel at a time (a strided copy of 3 of 4 bytes is several
+        # times slower), depth in metres from the OpenGL z-buffer, and which objects each frame shows.
+        rgb = np.empty((T, H, W, 3), np.uint8)
+        for c in range(3):
+            rgb[..., c] = rgba[..., c]
+        depth = (FAR * NEAR / (FAR - (FAR - NEAR) * zbuf)).astype(np.float16)
+        n = len(scene.objects)
+        shown = np.bincount((seg + 1 + (n + 1) * np.arange(T)[:, None, None]).ravel(), minlength=T * (n + 1))
+        for o, visible in zip(scene.objects, (shown.reshape(T, n + 1)[:, 1:] > 0).T.tolist()):
+            states[str(o["id"])]["visible"] = visible
         for oid, series in scene.extra.items():
             states[str(oid)].update(series)
         events = scene.events + _visibility_events(scene.objects, states, view, proj, H, W)
