@@ -2,7 +2,7 @@
 
 A checkpoint is a folder::
 
-    manifest.json                    config, step, data seeds, log, versions, and per group file + sha256
+    manifest.json                    config, step, data seeds, log, command line, versions, and per group file + sha256
     model-<step>.safetensors         weights used for sampling (EMA; fp16 in the reference checkpoint)
     train-<step>.safetensors         training state: raw weights, AdamW moments, RNG states (runs only)
 
@@ -22,7 +22,7 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from toolkit.files import atomic_write_bytes, atomic_write_json, read_json
-from toolkit.provenance import versions
+from toolkit.provenance import command_line, versions
 
 from .config import Config, ConfigError, SimulatorError
 
@@ -51,7 +51,7 @@ def save(folder: str | Path, step: int, config: Config, groups: dict[str, dict[s
         atomic_write_bytes(folder / name, data)
         files[group] = {"file": name, "sha256": sha256(data), "bytes": len(data)}
     manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "step": step, "config": config.to_dict(),
-                "files": files, **(info or {}), "versions": versions()}
+                "files": files, **(info or {}), "command": command_line(), "versions": versions()}
     atomic_write_json(folder / MANIFEST, manifest)
     for old in folder.glob("*.safetensors"):
         if old.name not in {f["file"] for f in files.values()}:
@@ -129,7 +129,8 @@ def export(src: str | Path, dst: str | Path, dtype: torch.dtype = torch.float16)
               for g in manifest["files"] if g != "train"}
     keep = ("kind", "data", "seed", "wall_time_s", "world_size")
     info = {k: manifest[k] for k in keep if k in manifest}
-    info.update(source={"path": str(src), "git_revision": manifest["versions"].get("git_revision"),
+    info.update(source={"path": str(src), "command": manifest.get("command"),  # the command that trained it
+                        "git_revision": manifest["versions"].get("git_revision"),
                         "versions": manifest["versions"]},
                 log=manifest.get("log", []), dtype=str(dtype).replace("torch.", ""))
     return save(dst, manifest["step"], read_config(manifest, src), groups, info)

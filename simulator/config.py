@@ -83,6 +83,9 @@ class TrainConfig:
     sample_steps: int = 4           # sampler steps used by `sample` and the adapter (4 network evaluations a window)
     sampler: str = "euler"          # "euler" or "heun" (heun: 2 evaluations a step but the last)
     guidance: float = 1.0           # classifier-free guidance scale (1.0: one pass; the old study found no gain)
+    context_noise: float = 0.0      # training: each clip's context is noised to a level drawn in [0, this]
+                                    # (0 = clean context); see diffusion.py
+    context_t: float = 0.0          # sampling: the level generated context frames are shown at (<= context_noise)
     score_every: int = 0            # steps between default-suite scores of the checkpoint (0 = never; a multiple
                                     # of eval_every); runs `python -m physics_evals run` as a child process
     score_limit: int = 0            # episodes per task in those scores (0 = the whole default suite)
@@ -249,7 +252,7 @@ RANGES: dict[str, tuple] = {
     "train.ema": (0, 1, True), "train.caption_dropout": _UNIT, "train.t_std": _POSITIVE,
     "train.eval_every": _POSITIVE, "train.val_batches": _POSITIVE, "train.threads": _NON_NEGATIVE,
     "train.sample_steps": _POSITIVE, "train.guidance": _NON_NEGATIVE, "train.score_every": _NON_NEGATIVE,
-    "train.score_limit": _NON_NEGATIVE,
+    "train.score_limit": _NON_NEGATIVE, "train.context_noise": _UNIT, "train.context_t": _UNIT,
     "vae.latent_channels": _POSITIVE, "vae.base": _POSITIVE, "vae.spatial": _POSITIVE, "vae.temporal": _POSITIVE,
     "vae.kl": _NON_NEGATIVE, "vae.steps": _POSITIVE, "vae.batch_size": _POSITIVE, "vae.lr": _POSITIVE,
 }
@@ -288,6 +291,9 @@ def validate(cfg: Config) -> None:
     _check_ranges(cfg)
     if m.target not in TARGETS:
         raise ConfigError(f"model.target must be one of {', '.join(TARGETS)}, got '{m.target}'")
+    if t.context_t > t.context_noise:
+        raise ConfigError(f"train.context_t ({t.context_t}) must not exceed train.context_noise ({t.context_noise}): "
+                          "the model never saw context that noisy")
     if t.score_every and t.score_every % t.eval_every:
         raise ConfigError(f"train.score_every ({t.score_every}) must be a multiple of train.eval_every ({t.eval_every})")
     if m.attention not in ("full", "factorised"):

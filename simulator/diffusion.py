@@ -9,6 +9,12 @@ What the network outputs is `model.cfg.target`: the velocity itself, the clean f
 (x_0 estimate, velocity), so the loss and the samplers are written once. With x- or delta-
 prediction the loss is the squared error of x_0 and one Euler step to t = 0 lands on the x_0
 estimate, so a 4-step Euler sampler is DDIM with 4 network evaluations.
+
+Long horizons are made of windows, each conditioned on frames the model made itself. So that its own
+small errors do not compound, training may noise the context too (noise augmentation, as GameNGen
+does): each clip's context gets a level drawn up to `train.context_noise`, told to the model as those
+frames' t. Sampling then gives generated context frames a level `train.context_t` from that range;
+the first window's real context stays clean. The delta origin stays the clean last context frame.
 """
 from __future__ import annotations
 
@@ -35,25 +41,27 @@ def logit_normal(n: int, mean: float, std: float, generator: torch.Generator | N
     return torch.sigmoid(mean + std * torch.randn(n, generator=generator, device=device))
 
 
-def frame_times(t: torch.Tensor, n_frames: int, n_context: int) -> torch.Tensor:
-    """(B,) clip timesteps -> (B, T) per-frame timesteps, 0 on the context frames."""
+def frame_times(t: torch.Tensor, n_frames: int, n_context: int, context_t: torch.Tensor | float = 0.0) -> torch.Tensor:
+    """(B,) clip timesteps -> (B, T) per-frame timesteps; the context frames get `context_t`
+    (a number, or (B,) one per clip; 0 = clean)."""
     tf = t[:, None].expand(-1, n_frames).clone()
-    tf[:, :n_context] = 0.0
+    ctx = torch.as_tensor(context_t, dtype=tf.dtype, device=tf.device)
+    tf[:, :n_context] = ctx[:, None] if ctx.dim() else ctx
     return tf
 
 
 def flow_loss(model: DiT, x0: torch.Tensor, n_context: int, text: torch.Tensor,
-              t: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+              t: torch.Tensor, noise: torch.Tensor, context_t: torch.Tensor | None = None) -> torch.Tensor:
     """Mean squared error over the generated frames only: of the velocity for target "velocity",
     of the clean frames otherwise (x- and delta-prediction).
 
     x0 (B, T, H, W, C) clean clip, text (B, D) caption embedding, t (B,) timesteps,
-    noise like x0. All randomness comes in as arguments, so DDP and resume tests can replay it.
+    noise like x0, context_t (B,) the context's noise levels (None: clean context). All randomness
+    comes in as arguments, so DDP and resume tests can replay it.
     """
-    tf = frame_times(t, x0.shape[1], n_context)                               # (B, T)
+    tf = frame_times(t, x0.shape[1], n_context, 0.0 if context_t is None else context_t)  # (B, T)
     w = tf[:, :, None, None, None]
-    xt = (1 - w) * x0 + w * noise
-    xt[:, :n_context] = x0[:, :n_context]  # clean context tokens
+    xt = (1 - w) * x0 + w * noise  # context frames at their own level (clean at 0)
     x0_hat, v = denoise(model, xt, tf, text, x0[:, n_context - 1:n_context])
     if model.cfg.target == "velocity":
         err = v[:, n_context:].float() - (noise - x0)[:, n_context:].float()
@@ -74,36 +82,42 @@ def guided_velocity(model: DiT, x: torch.Tensor, tf: torch.Tensor, cond: torch.T
 
 @torch.no_grad()
 def sample(model: DiT, context: torch.Tensor, n_frames: int, cond: torch.Tensor, steps: int = 4,
-           guidance: float = 1.0, sampler: str = "euler", generator: torch.Generator | None = None) -> torch.Tensor:
-    """Generate a clip of n_frames whose first frames are `context` (B, Tc, H, W, C); returns (B, n_frames, H, W, C)."""
+           guidance: float = 1.0, sampler: str = "euler", generator: torch.Generator | None = None,
+           context_t: float = 0.0) -> torch.Tensor:
+    """Generate a clip of n_frames whose first frames are `context` (B, Tc, H, W, C), shown to the model
+    at noise level `context_t`; returns (B, n_frames, H, W, C) with the context as given."""
     if sampler not in ("euler", "heun"):
         raise ValueError(f"sampler must be 'euler' or 'heun', got '{sampler}'")
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
     b, tc = context.shape[:2]
     x = torch.randn((b, n_frames, *context.shape[2:]), generator=generator, device=context.device)
-    x[:, :tc] = context
+    seen = context if context_t == 0 else (1 - context_t) * context + context_t * x[:, :tc]
+    x[:, :tc] = seen
     null = model.null_text.expand_as(cond)
     base = context[:, -1:]                                                    # (B, 1, H, W, C) last context frame
     ts = torch.linspace(1.0, 0.0, steps + 1, device=context.device)
     for i in range(steps):
         t, t_next = ts[i], ts[i + 1]
-        tf = frame_times(t.expand(b), n_frames, tc)
+        tf = frame_times(t.expand(b), n_frames, tc, context_t)
         v = guided_velocity(model, x, tf, cond, null, guidance, base)
         x_next = x + (t_next - t) * v
         if sampler == "heun" and t_next > 0:  # trapezoid with the slope at the Euler guess
-            v2 = guided_velocity(model, x_next, frame_times(t_next.expand(b), n_frames, tc), cond, null, guidance, base)
+            tf2 = frame_times(t_next.expand(b), n_frames, tc, context_t)
+            v2 = guided_velocity(model, x_next, tf2, cond, null, guidance, base)
             x_next = x + (t_next - t) * (v + v2) / 2
         x = x_next
-        x[:, :tc] = context
+        x[:, :tc] = seen
+    x[:, :tc] = context
     return x
 
 
 @torch.no_grad()
 def rollout(model: DiT, context: torch.Tensor, horizon: int, cond: torch.Tensor, window: int,
-            generator: torch.Generator | None = None, **sample_kw) -> torch.Tensor:
+            generator: torch.Generator | None = None, context_t: float = 0.0, **sample_kw) -> torch.Tensor:
     """Continue `context` (B, Tc, ...) by `horizon` frames; windows of `window` frames, each new window
-    conditioned on the last Tc frames so far (autoregressive extension). Returns (B, horizon, ...)."""
+    conditioned on the last Tc frames so far (autoregressive extension), shown at noise level `context_t`
+    once any of them is generated. Returns (B, horizon, ...)."""
     tc, pt = context.shape[1], model.cfg.patch[0]
     if tc < 1 or tc % pt:
         raise ShapeError(f"context of {tc} frames: need at least one and a multiple of the temporal patch {pt}")
@@ -114,7 +128,8 @@ def rollout(model: DiT, context: torch.Tensor, horizon: int, cond: torch.Tensor,
     while sum(m.shape[1] for m in made) < horizon:
         todo = horizon - sum(m.shape[1] for m in made)
         new = min(window - tc, -(-todo // pt) * pt)  # whole temporal patches
-        clip = sample(model, frames[:, -tc:], tc + new, cond, generator=generator, **sample_kw)
+        level = context_t if made else 0.0  # the first window's context is real: clean
+        clip = sample(model, frames[:, -tc:], tc + new, cond, generator=generator, context_t=level, **sample_kw)
         made.append(clip[:, tc:])
         frames = torch.cat([frames, clip[:, tc:]], dim=1)
     return torch.cat(made, dim=1)[:, :horizon]

@@ -90,7 +90,8 @@ class WorldModel:
         gen = torch.Generator(device=self.device).manual_seed(seed)
         new = rollout(self.model, x, -(-horizon // self.temporal), self.model.encode_text(ids),
                       window=self.window // self.temporal, generator=gen, steps=steps or tc.sample_steps,
-                      guidance=tc.guidance if guidance is None else guidance, sampler=sampler or tc.sampler)
+                      guidance=tc.guidance if guidance is None else guidance, sampler=sampler or tc.sampler,
+                      context_t=tc.context_t)
         if self.vae is not None:  # decode with the context in front: the decoder is causal
             new = self.vae.pixels(torch.cat([x, new], dim=1))[:, n_ctx:]
         return to_uint8(new[:, :horizon])

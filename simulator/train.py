@@ -70,8 +70,8 @@ class FlowObjective(nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, x0, n_context: int, ids, drop, t, noise):
-        return flow_loss(self.model, x0, n_context, self.model.encode_text(ids, drop), t, noise)
+    def forward(self, x0, n_context: int, ids, drop, t, noise, context_t=None):
+        return flow_loss(self.model, x0, n_context, self.model.encode_text(ids, drop), t, noise, context_t)
 
 
 def build_model(cfg: Config, device: torch.device) -> tuple[DiT, VideoVAE | None]:
@@ -108,7 +108,8 @@ def make_optimizer(model: nn.Module, tc: TrainConfig) -> torch.optim.AdamW:
 
 
 def draw_step(batch_src: ClipSet, gen: torch.Generator, cfg: Config, vae: VideoVAE | None, device):
-    """One global batch and all its randomness: (x0, n_context, ids, drop, t, noise)."""
+    """One global batch and all its randomness: (x0, n_context, ids, drop, t, noise, context_t); context_t
+    is None for clean context (train.context_noise = 0, which also leaves the random stream as it was)."""
     b = batch_src.batch(gen, cfg.train.batch_size)
     x0 = b.video.to(device)
     if vae is not None:
@@ -121,14 +122,17 @@ def draw_step(batch_src: ClipSet, gen: torch.Generator, cfg: Config, vae: VideoV
     drop = (torch.rand(len(b.captions), generator=gen) < cfg.train.caption_dropout).to(device)
     t = logit_normal(len(b.captions), cfg.train.t_mean, cfg.train.t_std, gen).to(device)
     noise = torch.randn(x0.shape, generator=gen).to(device)
-    return x0, n_ctx, ids, drop, t, noise
+    context_t = None
+    if cfg.train.context_noise > 0:
+        context_t = (cfg.train.context_noise * torch.rand(len(b.captions), generator=gen)).to(device)
+    return x0, n_ctx, ids, drop, t, noise, context_t
 
 
 def _slice(items, rank: int, world: int):
-    x0, n_ctx, ids, drop, t, noise = items
+    x0, n_ctx, ids, drop, t, noise, context_t = items
     n = x0.shape[0] // world
     s = slice(rank * n, (rank + 1) * n)
-    return x0[s], n_ctx, ids[s], drop[s], t[s], noise[s]
+    return x0[s], n_ctx, ids[s], drop[s], t[s], noise[s], None if context_t is None else context_t[s]
 
 
 @torch.no_grad()
@@ -136,7 +140,7 @@ def validation_loss(model: DiT, val: ClipSet, cfg: Config, vae, device) -> float
     gen = torch.Generator().manual_seed(VAL_SEED)
     losses = []
     for _ in range(cfg.train.val_batches):
-        x0, n_ctx, ids, _, t, noise = draw_step(val, gen, cfg, vae, device)
+        x0, n_ctx, ids, _, t, noise, _ = draw_step(val, gen, cfg, vae, device)  # clean context: comparable runs
         losses.append(flow_loss(model, x0, n_ctx, model.encode_text(ids), t, noise).item())
     return sum(losses) / len(losses)
 

@@ -154,3 +154,44 @@ def test_rollout_extends_past_the_window():
     assert out.shape == (1, 15, 16, 16, 3)
     with pytest.raises(ShapeError, match="no room"):
         rollout(model, ctx, 4, text_of(model, 1), window=2, steps=1)
+
+
+def test_context_noise_reaches_the_model_and_only_the_context():
+    """Noise augmentation: clean context at level 0 is the old loss exactly; a level > 0 changes what the model
+    sees of the context (frames and their t), and the loss still covers the generated frames only."""
+    model = randomised(DiT(small_cfg().model))
+    g = torch.Generator().manual_seed(0)
+    x0, noise, t = torch.randn(2, 8, 16, 16, 3, generator=g), torch.randn(2, 8, 16, 16, 3, generator=g), torch.rand(2, generator=g)
+    text = text_of(model, 2)
+    clean = flow_loss(model, x0, 2, text, t, noise)
+    assert torch.equal(flow_loss(model, x0, 2, text, t, noise, torch.zeros(2)), clean)
+    assert not torch.allclose(flow_loss(model, x0, 2, text, t, noise, torch.full((2,), 0.3)), clean)
+    seen = []
+    model.register_forward_hook(lambda m, args, out: seen.append((args[0][:, :2].clone(), args[1][:, :2].clone())))
+    flow_loss(model, x0, 2, text, t, noise, torch.tensor([0.0, 0.3]))
+    frames, times = seen[-1]
+    assert torch.equal(times, torch.tensor([[0.0, 0.0], [0.3, 0.3]]))
+    assert torch.equal(frames[0], x0[0, :2]) and torch.allclose(frames[1], 0.7 * x0[1, :2] + 0.3 * noise[1, :2])
+
+
+def test_rollout_shows_generated_context_at_its_level_and_real_context_clean():
+    """The first window conditions on the real frames (t = 0); later windows on generated frames at context_t.
+    The returned frames are the generated ones, not their noised view."""
+    model = randomised(DiT(small_cfg().model))
+    levels = []
+    model.register_forward_hook(lambda m, args, out: levels.append(float(args[1][0, 0])))
+    ctx, text = torch.randn(1, 2, 16, 16, 3), text_of(model, 1)
+    out = rollout(model, ctx, 12, text, window=8, generator=torch.Generator().manual_seed(0), steps=2,
+                  context_t=0.25)
+    assert out.shape == (1, 12, 16, 16, 3)
+    assert levels == [0.0, 0.0, 0.25, 0.25]  # two windows, two sampler steps each
+    again = rollout(model, ctx, 12, text, window=8, generator=torch.Generator().manual_seed(0), steps=2,
+                    context_t=0.25)
+    assert torch.equal(out, again)
+
+
+def test_context_level_beyond_the_trained_noise_is_refused():
+    from simulator.config import ConfigError
+    with pytest.raises(ConfigError, match="context_t"):
+        small_cfg("train.context_t=0.2")
+    assert small_cfg("train.context_noise=0.3", "train.context_t=0.2").train.context_t == 0.2

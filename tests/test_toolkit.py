@@ -86,3 +86,10 @@ def _twice(x):
 def test_map_concat_keeps_job_order_in_process_and_in_a_pool(workers):
     from toolkit.pool import map_concat
     assert map_concat(_twice, [3, 1, 2], workers) == [3, 3, 1, 1, 2, 2]
+
+
+def test_command_line_is_what_a_user_types():
+    from toolkit.provenance import command_line
+    assert command_line(["/x/simulator/__main__.py", "train", "--set", "model.dim=64"]) == \
+        "python -m simulator train --set model.dim=64"
+    assert command_line(["benchmarks/bench_scoring.py", "--seeds", "2"]) == "python benchmarks/bench_scoring.py --seeds 2"

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import functools
+import shlex
 import subprocess
+import sys
 from importlib import metadata
 from pathlib import Path
 
@@ -35,3 +37,14 @@ def versions() -> dict[str, str]:
             continue
     out["git_revision"] = git_revision()
     return out
+
+
+def command_line(argv: list[str] | None = None) -> str:
+    """The command that made an artefact, as a user would type it: `python -m simulator train ...` for a
+    package's __main__.py, `python script.py ...` otherwise."""
+    argv = sys.argv if argv is None else argv
+    if not argv:
+        return ""
+    first = Path(argv[0])
+    head = ["python", "-m", first.parent.name] if first.name == "__main__.py" else ["python", argv[0]]
+    return shlex.join(head + list(argv[1:]))
