@@ -16,7 +16,7 @@ import numpy as np
 from ..engine import Camera, Scenario, Scene, p
 
 from ..params import Choice, Integer, Uniform, rgb_of, sample_colours
-from ._motion import keyframed
+from ._motion import Keyframes
 
 VOXEL = 0.03             # edge of a food voxel (m)
 CLEARANCE = 0.05         # gap between the biter and the food while it moves round (m)
@@ -117,17 +117,29 @@ class Bite(Scenario):
         keys.append((plan[-1]["angle"], rho_out + 0.1, plan[-1]["z"] + 0.08))
         ball = scene.add_sphere(_polar(keys[0]), r, params["biter_colour"], mass=0.0)
         biter = scene.add_object("ball", "biter", params["biter_colour"], [ball], radius=r)
-        scene.scratch.update(food=food, biter=biter, ball=ball, plan=plan, next_bite=0,
-                             times=np.asarray(times, float), keys=np.asarray(keys, float),  # arrays once, not per step
-                             voxel_volume=VOXEL ** 3)
+        scene.scratch.update(food=food, biter=biter, ball=ball, plan=plan, next_bite=0, path=Keyframes(times, keys),
+                             biter_path={}, voxel_volume=VOXEL ** 3)
 
     def on_step(self, scene: Scene, params):
-        s = scene.scratch
         dt = 1.0 / scene.spec.sim_hz
         t = scene.step_index * dt
-        scene.drive(s["ball"], _polar(keyframed(t, s["times"], s["keys"])),
-                    _polar(keyframed(t + dt, s["times"], s["keys"])))
-        while s["next_bite"] < len(s["plan"]) and s["plan"][s["next_bite"]]["time"] <= t + dt:
+        scene.drive(scene.scratch["ball"], self.biter_at(scene, t), self.biter_at(scene, t + dt))
+        self.take_bites(scene, t + dt)
+
+    @staticmethod
+    def biter_at(scene: Scene, t: float) -> list:
+        """The biter's planned position at time t (s); each time is computed once (a step asks for its
+        start and its end, and its end is often the next step's start)."""
+        s = scene.scratch
+        if t not in s["biter_path"]:
+            s["biter_path"][t] = _polar(s["path"](t))
+        return s["biter_path"][t]
+
+    @staticmethod
+    def take_bites(scene: Scene, t_next: float) -> None:
+        """Remove the voxels of every bite planned by t_next (s), the end of this physics step."""
+        s = scene.scratch
+        while s["next_bite"] < len(s["plan"]) and s["plan"][s["next_bite"]]["time"] <= t_next:
             bite = s["plan"][s["next_bite"]]
             scene.remove_bodies(s["food"], bite["eaten"])
             s["next_bite"] += 1

@@ -114,15 +114,15 @@ class Brush(Scenario):
                                          rgbaColor=(*rgb_of(params["paint_colour"]), 1))
         n = np.ceil(np.array(CANVAS_HALF[:2]) / CELL).astype(int)
         grid = ((np.arange(-n[0], n[0]) + 0.5) * CELL, (np.arange(-n[1], n[1]) + 0.5) * CELL)
-        scene.scratch.update(canvas=canvas, paint=paint, brush=brush, body=body, tip=tip, decals=decals,
+        centre = (tip + np.array([0.0, 0.0, BRUSH_LENGTH / 2])).tolist()  # of the brush body, per step: lists once
+        scene.scratch.update(canvas=canvas, paint=paint, brush=brush, body=body, tip=tip, centre=centre, decals=decals,
                              next_decal=0, vis=vis, top=top, windows=windows, stroke_events=0,
                              grid=grid, painted=np.zeros((2 * n[1], 2 * n[0]), bool))  # (rows y, cols x)
 
     def on_step(self, scene: Scene, params):
         s = scene.scratch
         i = scene.step_index
-        lift = np.array([0.0, 0.0, BRUSH_LENGTH / 2])
-        scene.drive(s["body"], (s["tip"][i] + lift).tolist(), (s["tip"][i + 1] + lift).tolist())
+        scene.drive(s["body"], s["centre"][i], s["centre"][i + 1])
         t_next = (i + 1) / scene.spec.sim_hz
         # Stroke events: 2 per stroke (start, end), in time order.
         while s["stroke_events"] < 2 * len(s["windows"]):
