@@ -7,6 +7,7 @@ that the `resimulated` second take itself has) and `scale` beyond that scores 50
 """
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass, field
 from typing import Callable
@@ -52,6 +53,14 @@ class Clip:
         if self.context < 1 or len(p) == 0 or self.context + len(p) > T:
             raise ClipError(f"{where}: {len(p)} frames after {self.context} context frames, but the truth has {T}")
         self.cache["checked"] = True
+
+    def truth_digest(self) -> str:
+        """A digest of the true horizon frames: the key under which truth-side work (motion masks, SSIM's
+        reference half) is shared by every model scored on this episode in this process."""
+        def compute():
+            frames = np.ascontiguousarray(self.truth_rgb)
+            return f"{hashlib.blake2b(frames.data, digest_size=16).hexdigest()}-{'x'.join(map(str, frames.shape))}"
+        return self.memo("truth_digest", compute)
 
     def memo(self, key, compute: Callable):
         if key not in self.cache:
