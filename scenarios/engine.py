@@ -204,12 +204,6 @@ class Scene:
         return (np.asarray(rgba, dtype=np.uint8).reshape(h, w, 4), np.asarray(zbuf, dtype=np.float32).reshape(h, w),
                 self._lut[body_seg])
 
-    def pose(self, oid: int) -> tuple[list, list, list, list]:
-        body = self.bodies[oid][0]
-        pos, orn = self.bc.getBasePositionAndOrientation(body)
-        lin, ang = self.bc.getBaseVelocity(body)
-        return list(pos), list(orn), list(lin), list(ang)
-
     def contacts(self, body_a: int, body_b: int | None = None) -> list:
         return self.bc.getContactPoints(body_a) if body_b is None else self.bc.getContactPoints(body_a, body_b)
 
@@ -314,9 +308,18 @@ def run_scenario(scenario: Scenario, seed: int, spec: RenderSpec = RenderSpec(),
         # end between frames); bodies without a collision shape (anchors) never touch, so they are not asked.
         movers = [o["id"] for o in scene.objects if o["role"] not in STATIC_ROLES
                   and scene.bodies[o["id"]][0] not in scene.no_collision]
-        in_contact = {oid: _touching(scene, oid) for oid in movers}
+        contact_points, owner = scene.bc.getContactPoints, scene.owner
+
+        def touching(oid: int) -> int | None:  # what the object's main body touches: an object id, -1 (ground), None
+            own = scene.bodies[oid]
+            for c in contact_points(own[0]):
+                if c[2] not in own:
+                    return owner.get(c[2], -1)
+            return None
+
+        in_contact = {oid: touching(oid) for oid in movers}
         on_step = None if type(scenario).on_step is Scenario.on_step else scenario.on_step
-        step_simulation, contact_points, owner = scene.bc.stepSimulation, scene.bc.getContactPoints, scene.owner
+        step_simulation = scene.bc.stepSimulation
         base_pose, base_velocity = scene.bc.getBasePositionAndOrientation, scene.bc.getBaseVelocity
         for t in range(T):
             for _ in range(spec.steps_per_frame if t > 0 else 0):
@@ -324,18 +327,16 @@ def run_scenario(scenario: Scenario, seed: int, spec: RenderSpec = RenderSpec(),
                     on_step(scene, params)
                 step_simulation()
                 scene.step_index += 1
-                for oid in movers:  # _touching, inlined: this loop runs sim_hz times per simulated second
-                    own = scene.bodies[oid]
-                    other = next((owner.get(c[2], -1) for c in contact_points(own[0]) if c[2] not in own), None)
+                for oid in movers:
+                    other = touching(oid)
                     if other is not None and in_contact[oid] is None:
                         scene.events.append({"frame": t, "kind": "contact", "objects": [oid],
                                              "with": other, "time": round(scene.step_index / spec.sim_hz, 6)})
                     in_contact[oid] = other
             rgba[t], zbuf[t], seg[t] = scene.render(view, proj)
-            for body, (pos, orn, lin, ang) in series:
-                p_o, v_w = base_pose(body), base_velocity(body)
-                pos.append(_round(p_o[0])); orn.append(_round(p_o[1]))
-                lin.append(_round(v_w[0])); ang.append(_round(v_w[1]))
+            for body, lists in series:  # position, orientation, linear and angular velocity: floats, to 6 places
+                for values, out in zip((*base_pose(body), *base_velocity(body)), lists):
+                    out.append([round(x, 6) for x in values])
             scenario.on_frame(scene, params)
             scene.frame = t + 1
         # The whole clip at once: RGB out of RGBA one channel at a time (a strided copy of 3 of 4 bytes is several
@@ -370,15 +371,6 @@ def run_scenario(scenario: Scenario, seed: int, spec: RenderSpec = RenderSpec(),
 STATIC_ROLES = ("occluder", "support", "canvas", "paint", "food", "ramp", "wall")
 
 
-def _touching(scene: Scene, oid: int) -> int | None:
-    """What the object's main body touches: another object's id, -1 for the ground or scenery, or None."""
-    own = scene.bodies[oid]
-    for c in scene.bc.getContactPoints(own[0]):
-        if c[2] not in own:
-            return scene.owner.get(c[2], -1)
-    return None
-
-
 def _visibility_events(objects: list[dict], states: dict, view, proj, height: int, width: int) -> list[dict]:
     """'occluded' when an object inside the image stops being visible, 'reappeared' when it is seen
     again; leaving or entering the image is 'left_view' / 'entered_view' instead."""
@@ -397,10 +389,6 @@ def _visibility_events(objects: list[dict], states: dict, view, proj, height: in
             elif not vis[t - 1] and vis[t] and any(vis[:t]):
                 events.append({"frame": t, "kind": "reappeared" if inside[t - 1] else "entered_view", "objects": [o["id"]]})
     return events
-
-
-def _round(v, nd: int = 6) -> list[float]:
-    return [round(float(x), nd) for x in v]
 
 
 def _jsonable(obj):
