@@ -6,8 +6,8 @@ uniform sliding of the occlusion family's movers, which training never puts unde
 plate's frame it is the bite scenario exactly; in the world every part of the food and the biter's
 path are carried along by x(t) = direction * speed * t. So the bites still only remove food (the
 remaining volume never grows), and the food, plate and bite marks move together at the plate's speed.
-The plate is scripted (mass 0) like the biter, and has no collision shape; voxels are moved once
-per frame, before it is rendered (they are visual only).
+The plate is scripted (mass 0) like the biter, and has no collision shape; the plate, the food's
+anchor and its voxels are moved once per frame, before it is rendered (nothing touches them).
 """
 from __future__ import annotations
 
@@ -67,10 +67,12 @@ class BiteMovingPlate(Bite):
         self.take_bites(scene, t + dt)
         x, x_next = float(self.shift(params, t)[0]), float(self.shift(params, t + dt)[0])
         scene.drive(s["ball"], _carried(self.biter_at(scene, t), x), _carried(self.biter_at(scene, t + dt), x_next))
-        scene.drive(s["plate"], _carried(s["plate_home"], x), _carried(s["plate_home"], x_next))
-        anchor = scene.bodies[s["food"]][0]
-        scene.drive(anchor, _carried(s["home"][anchor], x), _carried(s["home"][anchor], x_next))
         if (scene.step_index + 1) % scene.spec.steps_per_frame == 0:  # the next frame is rendered after this step
+            # The plate, the food's anchor and its voxels have no collision shape: only where they are when a
+            # frame is recorded matters, and a drive or reset sets that whole (pose and velocity).
+            scene.drive(s["plate"], _carried(s["plate_home"], x), _carried(s["plate_home"], x_next))
+            anchor = scene.bodies[s["food"]][0]
+            scene.drive(anchor, _carried(s["home"][anchor], x), _carried(s["home"][anchor], x_next))
             reset = scene.bc.resetBasePositionAndOrientation
             for b in scene.bodies[s["food"]][1:]:  # the voxels not eaten yet
                 reset(b, _carried(s["home"][b], x_next), (0, 0, 0, 1))
