@@ -17,7 +17,7 @@ import numpy as np
 from ..engine import Camera, Scenario, Scene, p
 
 from ..params import Choice, Integer, Uniform, rgb_of, sample_colours
-from ._motion import keyframed
+from ._motion import Keyframes
 
 CANVAS_HALF = (0.22, 0.16, 0.005)  # canvas half extents (m)
 CANVAS_RGB = (0.93, 0.93, 0.90)    # near white: paint shows on it and it never keys as an object colour
@@ -92,7 +92,7 @@ class Brush(Scenario):
         times = np.arange(n_steps + 2) / spec.sim_hz
         paths = [_stroke_points(s, top) for s in strokes]  # each (K, 3)
         tip, windows = _tip_path(times, paths, top)
-        # Decals every DECAL_STEP widths of arc length, each laid at the first step the tip reaches it.
+        # Decals every DECAL_STEP widths of arc length, each due at the first step the tip reaches it.
         w = params["stroke_width"]
         decals = []  # (step, xyz) sorted by step
         for path, (t0, t1) in zip(paths, windows):
@@ -131,6 +131,10 @@ class Brush(Scenario):
                 break
             scene.event("stroke", [s["brush"], s["canvas"], s["paint"]], stroke=k + 1, phase="end" if end else "start")
             s["stroke_events"] += 1
+        if (i + 1) % scene.spec.steps_per_frame:
+            return
+        # Decals are visual only and the painted area is read once a frame: the decals due by the frame about to
+        # be recorded are laid in the last step before it, in order, in one call (the same bodies and pixels).
         new = []
         while s["next_decal"] < len(s["decals"]) and s["decals"][s["next_decal"]][0] <= i + 1:
             xyz = s["decals"][s["next_decal"]][1]
@@ -182,7 +186,8 @@ def _tip_path(times: np.ndarray, paths: list[np.ndarray], top: float):
     exit_pos = np.array([np.copysign(EXIT[0], key_p[-1][0]), EXIT[1], EXIT[2]])
     key_t.append(EXIT_S)
     key_p.append(exit_pos)
-    tip = np.array([keyframed(t, key_t, key_p) for t in times])
+    along = Keyframes(key_t, key_p)  # keyframed's numbers, without numpy's cost per call
+    tip = np.array([along(t) for t in times.tolist()])
     for path, (t0, t1) in zip(paths, windows):  # constant speed along the stroke while painting
         arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(path, axis=0), axis=1))])
         on = (times >= t0) & (times <= t1)
