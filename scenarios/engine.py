@@ -303,7 +303,7 @@ def run_scenario(scenario: Scenario, seed: int, spec: RenderSpec = RenderSpec(),
         seg = np.empty((T, H, W), np.int32)
         keys = ("position", "orientation", "linear_velocity", "angular_velocity")
         states = {str(o["id"]): {k: [] for k in (*keys, "visible")} for o in scene.objects}
-        series = [(scene.bodies[o["id"]][0], [states[str(o["id"])][k] for k in keys]) for o in scene.objects]
+        poses = [(scene.bodies[o["id"]][0], [states[str(o["id"])][k] for k in keys]) for o in scene.objects]
         # Contacts of the movers' main bodies are checked after every physics step (a bounce can start and
         # end between frames); bodies without a collision shape (anchors) never touch, so they are not asked.
         movers = [o["id"] for o in scene.objects if o["role"] not in STATIC_ROLES
@@ -334,7 +334,7 @@ def run_scenario(scenario: Scenario, seed: int, spec: RenderSpec = RenderSpec(),
                                              "with": other, "time": round(scene.step_index / spec.sim_hz, 6)})
                     in_contact[oid] = other
             rgba[t], zbuf[t], seg[t] = scene.render(view, proj)
-            for body, lists in series:  # position, orientation, linear and angular velocity: floats, to 6 places
+            for body, lists in poses:  # position, orientation, linear and angular velocity: floats, to 6 places
                 for values, out in zip((*base_pose(body), *base_velocity(body)), lists):
                     out.append([round(x, 6) for x in values])
             scenario.on_frame(scene, params)
