@@ -55,9 +55,11 @@ def test_pieces_specks_and_unknown_colours():
     rgb[1, 8, 20:30] = (26, 64, 242)         # a one-pixel line of it: an edge fringe, not an object
     tr = tracker.track(rgb, objects)
     assert tr.n_components[0, 0] == 2 and tr.mask[0, 0].sum() == 16 + 24 and (tr.n_unknown == 1).all()
-    # soft area counts coverage relative to the object's typical shading (here the shadowed piece's)
+    # soft area counts coverage relative to the object's mean chroma over its pixels (no 5x5 interior
+    # here): the pieces' weights average 1 and keep the ratio of their chroma (shadow 133 vs lit 204)
     lit, shadow = tr.weight[0, 0, 3, 3], tr.weight[0, 0, 21, 21]
-    assert shadow == pytest.approx(1.0, abs=0.05) and lit == pytest.approx(1.5, abs=0.05)   # capped
+    assert (16 * lit + 24 * shadow) / 40 == pytest.approx(1.0, abs=0.01)
+    assert shadow / lit == pytest.approx(133 / 204, abs=0.01) and lit < tracker.TrackerConfig().max_coverage
     assert tr.area[0, 0] == pytest.approx(16 * lit + 24 * shadow, abs=0.5)
     once = rgb.copy()
     once[1:, 28:31, 2:5] = 200               # the blob for one frame only: codec flicker, not an object
