@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import scenarios
-from physics_evals.metrics import METRICS, Clip
+from physics_evals.metrics import METRICS, Clip, motion_masks
 from physics_evals.metrics.pixels import ssim_frames
 from physics_evals.nuisance import NUISANCES
 
@@ -51,3 +51,55 @@ def test_ssim_is_the_per_plane_ssim(clips):
         assert METRICS["ssim"](Clip(ep, CONTEXT, frames)) == want
     ep, frames = clips[1]
     assert ssim_frames(frames, ep.rgb[CONTEXT:]) < 1.0  # a degraded clip is not the truth: the test can fail
+
+
+def motion_masks_reference(frames: np.ndarray, scale: int = 1, preblur: float = 0.0) -> np.ndarray:
+    """Physics-IQ motion masks as first written: every whole frame through every upscaled step."""
+    T, H, W = frames.shape[:3]
+    if preblur > 0:
+        frames = np.stack([cv2.GaussianBlur(np.ascontiguousarray(f), (0, 0), preblur) for f in frames])
+    masks, avg, kernel = np.zeros((T, H, W), bool), None, np.ones((5, 5), np.uint8)
+    for t, frame in enumerate(frames):
+        frame = np.ascontiguousarray(frame)
+        if scale > 1:
+            frame = cv2.resize(frame, (W * scale, H * scale), interpolation=cv2.INTER_NEAREST)
+        gray = cv2.GaussianBlur(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY), (5, 5), 0)
+        if avg is None:
+            avg = gray.astype(np.float64)
+            continue
+        cv2.accumulateWeighted(gray, avg, 0.3)
+        _, binary = cv2.threshold(cv2.absdiff(gray, cv2.convertScaleAbs(avg)), 10, 255, cv2.THRESH_BINARY)
+        binary = cv2.morphologyEx(cv2.morphologyEx(binary, cv2.MORPH_OPEN, kernel), cv2.MORPH_CLOSE, kernel)
+        if scale > 1:
+            binary = cv2.resize(binary, (W, H), interpolation=cv2.INTER_LINEAR)
+        masks[t] = binary > 127
+    return masks
+
+
+def _edge_cases() -> list[np.ndarray]:
+    """Motion right at the image's edge, two movers far apart, faint flicker just under the threshold
+    beside strong noise in one corner, and a clip with no motion at all."""
+    rng = np.random.default_rng(0)
+    out = []
+    v = np.full((8, 40, 48, 3), 120, np.uint8)
+    for t in range(8):
+        v[t, 0:6, 3 * t:3 * t + 6] = 250                  # along the top edge
+        v[t, 30 + t % 3:36 + t % 3, 40:48] = 10           # at the right edge, bobbing
+    out.append(v)
+    w = np.full((8, 40, 48, 3), 90, np.uint8)
+    w += (rng.integers(0, 2, w.shape[:3]) * 9).astype(np.uint8)[..., None]   # flicker of 9 grey levels
+    w[:, :8, :8] = rng.integers(0, 255, (8, 8, 8, 3), dtype=np.uint8)       # noise in one corner
+    out.append(w)
+    out.append(np.repeat(v[:1], 8, axis=0))
+    return out
+
+
+@pytest.mark.parametrize("scale, preblur", [(4, 1.0), (1, 0.0), (2, 0.5), (3, 0.0)])
+def test_motion_masks_are_the_whole_frame_masks(clips, scale, preblur):
+    on = 0
+    for frames in [f for _, f in clips] + _edge_cases():
+        want = motion_masks_reference(frames, scale, preblur)
+        assert np.array_equal(motion_masks(frames, scale, preblur), want)
+        on += want.sum()
+    assert on > 0  # masks that are on somewhere: the comparison sees motion
+

@@ -64,22 +64,48 @@ def preblur_sigma(height: int, width: int) -> float:
 def motion_masks(frames: np.ndarray, scale: int = 1, preblur: float = 0.0) -> np.ndarray:
     """(T, H, W, 3) uint8 RGB -> (T, H, W) bool motion masks, the first one empty; made on frames
     blurred by `preblur` px (0: not), upscaled `scale` times and downsized back. With the defaults
-    this is the published algorithm unchanged."""
+    this is the published algorithm unchanged.
+
+    Only the part of the frame where a mask can be on goes through the upscaled steps; the result is
+    the same, bit for bit (tests/test_scoring_equivalence.py). Why: after the grey conversion every value
+    the algorithm compares (the nearest-upscaled, 5x5-blurred frame and its running average, each
+    rounded) is a weighted average of the grey levels within `reach` px (at the input size) of the pixel
+    over the clip; where those span at most THRESHOLD the difference never exceeds it, and such a pixel
+    is off. The opening and closing change a pixel only from what lies within 6 upscaled px of it
+    (and a missing neighbour matters only to an erosion, where an off pixel decides anyway). So the
+    rectangle around the pixels that can be on, widened by `margin` px that cannot, is computed alone
+    and everything outside it is off.
+    """
     T, H, W = frames.shape[:3]
     if preblur > 0:
         frames = np.stack([cv2.GaussianBlur(np.ascontiguousarray(f), (0, 0), preblur) for f in frames])
+    gray = cv2.cvtColor(np.ascontiguousarray(frames).reshape(T * H, W, 3), cv2.COLOR_RGB2GRAY).reshape(T, H, W)
+    reach, margin = -(-2 // scale), -(-6 // scale) + 1   # px at the input size: the 5x5 blur's, the morphology's
+    box = np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)
+    span = cv2.dilate(gray.max(0), box).astype(np.int16) - cv2.erode(gray.min(0), box)
+    ys, xs = np.nonzero(span > THRESHOLD)
+    masks = np.zeros((T, H, W), bool)
+    if len(ys) and T > 1:
+        y0, y1 = max(ys.min() - margin, 0), min(ys.max() + margin + 1, H)
+        x0, x1 = max(xs.min() - margin, 0), min(xs.max() + margin + 1, W)
+        masks[:, y0:y1, x0:x1] = _published_masks(np.ascontiguousarray(gray[:, y0:y1, x0:x1]), scale)
+    return masks
+
+
+def _published_masks(gray: np.ndarray, scale: int) -> np.ndarray:
+    """The published steps on grey frames (T, h, w) uint8, upscaled `scale` times and downsized back."""
+    T, H, W = gray.shape
     masks = np.zeros((T, H, W), bool)
     avg = None
-    for t, frame in enumerate(frames):
-        frame = np.ascontiguousarray(frame)
+    for t, g in enumerate(gray):
         if scale > 1:
-            frame = cv2.resize(frame, (W * scale, H * scale), interpolation=cv2.INTER_NEAREST)
-        gray = cv2.GaussianBlur(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY), (5, 5), 0)
+            g = cv2.resize(g, (W * scale, H * scale), interpolation=cv2.INTER_NEAREST)
+        g = cv2.GaussianBlur(g, (5, 5), 0)
         if avg is None:
-            avg = gray.astype(np.float64)
+            avg = g.astype(np.float64)
             continue
-        cv2.accumulateWeighted(gray, avg, ALPHA)
-        diff = cv2.absdiff(gray, cv2.convertScaleAbs(avg))
+        cv2.accumulateWeighted(g, avg, ALPHA)
+        diff = cv2.absdiff(g, cv2.convertScaleAbs(avg))
         _, binary = cv2.threshold(diff, THRESHOLD, 255, cv2.THRESH_BINARY)
         binary = cv2.morphologyEx(binary, cv2.MORPH_OPEN, KERNEL)
         binary = cv2.morphologyEx(binary, cv2.MORPH_CLOSE, KERNEL)
