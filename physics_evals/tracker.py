@@ -46,6 +46,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from .tracks import Tracks
 
 PIECE_ROLES = ("glass", "paint", "food")  # roles that may show as several pieces; every other is one body
 
@@ -80,66 +81,11 @@ class TrackerConfig:
         return max(self.min_area(height, width), round(self.present_fraction * height * width))
 
 
-@dataclass
-class Tracks:
-    ids: list[int]               # object id of each track (meta.json order)
-    mask: np.ndarray             # (T, O, H, W) bool, the kept components
-    area: np.ndarray             # (T, O) float, pixels: the soft area (sum of weight) where present, else 0
-    centroid: np.ndarray         # (T, O, 2) float (x right, y down), weight-averaged; NaN where absent
-    present: np.ndarray          # (T, O) bool
-    n_components: np.ndarray     # (T, O) int, pieces of at least min_area pixels
-    trackable: np.ndarray        # (O,) bool, False for unsaturated objects (they cannot be keyed)
-    n_unknown: np.ndarray        # (T,) int, persistent solid blobs of no object's colour
-    weight: np.ndarray | None = None  # (T, O, H, W) float32 soft coverage 0..1 (None: the mask itself)
-    marginal: np.ndarray | None = None  # (T, O) bool: only partly seen (a sliver), neither clearly in nor out
-
-    @property
-    def n_frames(self) -> int:
-        return int(self.area.shape[0])
-
-    def coverage(self) -> np.ndarray:
-        """(T, O, H, W) float32 soft coverage (the mask where no weights were measured)."""
-        return self.mask.astype(np.float32) if self.weight is None else self.weight
-
-    def uncertain(self) -> np.ndarray:
-        """(T, O) bool: frames where the object is only partly seen (all False where not measured)."""
-        return np.zeros(self.present.shape, bool) if self.marginal is None else self.marginal
-
-    def certain(self) -> np.ndarray:
-        """(T, O) bool: frames where the object is clearly seen (present and not marginal)."""
-        return self.present & ~self.uncertain()
-
-    def index(self, obj_id: int) -> int:
-        return self.ids.index(obj_id)
-
-    def frames(self, sl: slice) -> "Tracks":
-        """The tracks of a range of frames."""
-        return Tracks(**{k: _take(getattr(self, k), sl) if k in _PER_FRAME else getattr(self, k) for k in _FIELDS})
-
-    def then(self, later: "Tracks") -> "Tracks":
-        """These frames followed by `later`'s (same objects)."""
-        def cat(k):
-            a, b = getattr(self, k), getattr(later, k)
-            if k == "weight" and (a is None or b is None):
-                a, b = self.coverage(), later.coverage()
-            if k == "marginal" and (a is None or b is None):
-                a, b = self.uncertain(), later.uncertain()
-            return np.concatenate([a, b])
-        return Tracks(**{k: cat(k) if k in _PER_FRAME else getattr(self, k) for k in _FIELDS})
-
-
-_FIELDS = ("ids", "mask", "area", "centroid", "present", "n_components", "trackable", "n_unknown", "weight",
-           "marginal")
-_PER_FRAME = ("mask", "area", "centroid", "present", "n_components", "n_unknown", "weight", "marginal")
-
-
-def _take(a, sl):
-    return None if a is None else a[sl]
-
-
 def _hsv(rgb: np.ndarray) -> np.ndarray:
     """(..., 3) uint8 RGB -> (..., 3) uint8 HSV in OpenCV units (H 0..179)."""
-    flat = np.ascontiguousarray(rgb.reshape(-1, 1, 3))
+    # frames as rows of one image: OpenCV converts pixel by pixel, and whole rows go 6x faster than
+    # one-pixel rows
+    flat = np.ascontiguousarray(rgb.reshape(-1, rgb.shape[-2] if rgb.ndim >= 3 else 1, 3))
     return cv2.cvtColor(flat, cv2.COLOR_RGB2HSV).reshape(rgb.shape)
 
 
@@ -163,6 +109,19 @@ def _kernel(px: int) -> np.ndarray:
     return np.ones((2 * px + 1, 2 * px + 1), np.uint8)
 
 
+_K3, _K5 = _kernel(1), _kernel(2)
+
+
+def _erode_frames(masks: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """cv2.erode of each frame of masks (T, H, W) bool: the frames as the channels of one image (OpenCV
+    filters each channel on its own, so the result is the per-frame one), 64 at a time."""
+    out = np.empty_like(masks)
+    for i in range(0, len(masks), 64):
+        chunk = np.ascontiguousarray(masks[i:i + 64].transpose(1, 2, 0)).view(np.uint8)
+        out[i:i + 64] = cv2.erode(chunk, kernel).reshape(chunk.shape).transpose(2, 0, 1).view(bool)
+    return out
+
+
 def _components(mask: np.ndarray, min_area: int, one_body: bool = False,
                 cfg: TrackerConfig = TrackerConfig(), group: int = 0) -> tuple[np.ndarray, int]:
     """Keep connected components (8-connectivity, joined across gaps of up to `group` px) of at least
@@ -176,22 +135,28 @@ def _components(mask: np.ndarray, min_area: int, one_body: bool = False,
     each of its frames shows, and the truth and the rollout go through the same rule.
     """
     m8 = mask.view(np.uint8)
-    joined = cv2.dilate(m8, np.ones((group + 1, group + 1), np.uint8)) if group > 0 else m8  # bridges `group` px
-    n, labels = cv2.connectedComponents(joined, connectivity=8)
-    labels = np.where(mask, labels, 0)
-    area = np.bincount(labels.ravel(), minlength=n)
+    if group > 0:
+        joined = cv2.dilate(m8, np.ones((group + 1, group + 1), np.uint8))  # bridges `group` px
+        n, labels = cv2.connectedComponents(joined, connectivity=8)
+        labels = np.where(mask, labels, 0)
+        area = np.bincount(labels.ravel(), minlength=n)
+    else:
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(m8, connectivity=8)
+        area = stats[:, cv2.CC_STAT_AREA]
     keep = np.zeros(n, bool)
     keep[1:] = area[1:] >= min_area
+    if keep[1:].all() and (not one_body or n <= 2):
+        return mask, n - 1      # every piece stays: the mask as it is
     if one_body and keep.sum() > 1:
         # the body is the most solid blob (largest core, then largest area): where two other objects
         # meet, their mixed edge can take this object's hue, in a thin band that may outgrow a small
         # body; more pieces count only when solid too and of comparable size
-        core = np.bincount(labels[cv2.erode(m8, np.ones((3, 3), np.uint8)).astype(bool)], minlength=n)
+        core = np.bincount(labels[cv2.erode(m8, _K3).astype(bool)], minlength=n)
         core[0] = -1
         main = int(np.lexsort((area, core))[-1])
         # a thin piece counts only right beside the main blob (the body cut by something thin in front)
         near = np.zeros(n, bool)
-        near[np.unique(labels[cv2.dilate((labels == main).view(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)])] = True
+        near[np.unique(labels[cv2.dilate((labels == main).view(np.uint8), _K5).astype(bool)])] = True
         comparable = keep & (area >= area[main] / cfg.piece_ratio)
         keep = comparable & ((np.arange(n) == main) | (core > 0) | near)
         if comparable.sum() > cfg.max_pieces:   # colour scattered in many like pieces: noise, not a body
@@ -209,52 +174,86 @@ def _hysteresis(area: np.ndarray, low: float, high: float) -> np.ndarray:
     return present
 
 
+def _box(raw: np.ndarray, margin: int) -> tuple[slice, slice] | None:
+    """The rectangle around every pixel of raw (T, H, W) over the clip, widened by margin px within the
+    image; None where raw is empty."""
+    rows, cols = np.flatnonzero(raw.any(axis=(0, 2))), np.flatnonzero(raw.any(axis=(0, 1)))
+    if not len(rows):
+        return None
+    H, W = raw.shape[1:]
+    return (slice(max(rows[0] - margin, 0), min(rows[-1] + margin + 1, H)),
+            slice(max(cols[0] - margin, 0), min(cols[-1] + margin + 1, W)))
+
+
 def masks_to_tracks(raw: np.ndarray, ids: list[int], trackable: np.ndarray, min_area: int,
                     n_unknown: np.ndarray | None = None, one_body: np.ndarray | None = None,
-                    cfg: TrackerConfig = TrackerConfig(), weight: np.ndarray | None = None,
+                    cfg: TrackerConfig = TrackerConfig(), weight=None,
                     present_area: int | None = None, group: int = 0, core: int = 3, support: int = 1) -> Tracks:
     """Tracks from per-object masks (T, O, H, W): drop specks (and, for objects flagged one_body (O,),
     every component but the body's, see _components), count pieces, measure. With `weight` (soft
-    coverage, same shape) areas and centroids are soft over the kept pieces and their edge ring."""
+    coverage: the same shape, or a function (o, rows, cols) -> that object's coverage in a rectangle)
+    areas and centroids are soft over the kept pieces and their edge ring.
+
+    Each object is measured in the rectangle around its raw pixels over the clip, widened by a margin
+    that every filter below reaches no further than (pieces joined across `group` px, the `support`
+    ring, 5x5 and core x core erosions of pixels inside it): outside it nothing is on, so the values
+    are those of whole frames (tests/test_scoring_equivalence.py), at the cost of the object's size."""
     T, O, H, W = raw.shape
     one_body = np.zeros(O, bool) if one_body is None else np.asarray(one_body, bool)
     mask = np.zeros_like(raw, dtype=bool)
     n_comp = np.zeros((T, O), int)
-    for t, o in zip(*np.nonzero(raw.any(axis=(2, 3)))):
-        # pieces (shards, strokes) are counted across narrow gaps; a body's fragments are judged by size
-        mask[t, o], n_comp[t, o] = _components(raw[t, o], min_area, one_body[o], cfg, 0 if one_body[o] else group)
-    hard = mask.sum(axis=(2, 3))
-    if weight is not None:
-        ring = _kernel(support)
-        support = np.zeros_like(mask)
-        for t, o in zip(*np.nonzero(hard)):
-            support[t, o] = cv2.dilate(mask[t, o].view(np.uint8), ring).astype(bool)
-        # the ring adds the mixed edge pixels; a pixel of the full colour there is a speck or a piece
-        # that the component rule rejected, and stays rejected
-        weight = np.where(mask | (support & ~raw), weight, 0).astype(np.float32)
-        w = weight
-    else:
-        w = mask.astype(np.float32)
-    area = w.sum(axis=(2, 3), dtype=np.float64)
-    ys, xs = np.arange(H, dtype=np.float64), np.arange(W, dtype=np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cx = (w.sum(axis=2, dtype=np.float64) * xs).sum(-1) / area       # (T, O)
-        cy = (w.sum(axis=3, dtype=np.float64) * ys).sum(-1) / area
-    centroid = np.stack([cx, cy], axis=-1)
+    soft = np.zeros(raw.shape, np.float32) if weight is not None else None
+    area = np.zeros((T, O))
+    col, row = np.zeros((T, O, W)), np.zeros((T, O, H))     # soft mass per column and per row
+    solid = np.zeros((T, O), bool)
+    margin = max(group, support, core, 2) + 1
     # a body appears at present_area; pieces (a first stroke, a shard) count from the speck size on
     on = np.where(one_body, present_area if present_area is not None else min_area, min_area)   # (O,)
+    for o in range(O):
+        box = _box(raw[:, o], margin)
+        if box is None:
+            continue
+        ys, xs = box
+        r = np.ascontiguousarray(raw[:, o, ys, xs])
+        m = np.zeros_like(r)
+        for t in np.flatnonzero(r.any(axis=(1, 2))):
+            # pieces (shards, strokes) are counted across narrow gaps; a body's fragments are judged by size
+            m[t], n_comp[t, o] = _components(r[t], min_area, one_body[o], cfg, 0 if one_body[o] else group)
+        hard = m.sum(axis=(1, 2))
+        if weight is not None:
+            ring = _kernel(support)
+            sup = np.zeros_like(m)
+            for t in np.flatnonzero(hard):
+                sup[t] = cv2.dilate(m[t].view(np.uint8), ring).astype(bool)
+            # the ring adds the mixed edge pixels; a pixel of the full colour there is a speck or a piece
+            # that the component rule rejected, and stays rejected
+            wo = weight(o, ys, xs) if callable(weight) else weight[:, o, ys, xs]
+            w = np.where(m | (sup & ~r), wo, 0).astype(np.float32)
+            soft[:, o, ys, xs] = w
+        else:
+            w = m.astype(np.float32)
+        mask[:, o, ys, xs] = m
+        # sums over whole frames, in the order the whole-frame code summed them: the same float64 bits
+        full = soft[:, o] if soft is not None else mask[:, o].astype(np.float32)
+        area[:, o] = full.sum(axis=(1, 2), dtype=np.float64)
+        col[:, o] = full.sum(axis=1, dtype=np.float64)
+        row[:, o] = full.sum(axis=2, dtype=np.float64)
+        # clearly seen: at least the appearance area, with a solid part (core x core); a sliver at the edge
+        # of an occluder is neither clearly in nor out: any instrument (and any codec) may go either way
+        for t in np.flatnonzero(hard >= on[o]):
+            solid[t, o] = cv2.erode(m[t].view(np.uint8), np.ones((core, core), np.uint8)).any()
+    hard = mask.sum(axis=(2, 3))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cx = (col * np.arange(W, dtype=np.float64)).sum(-1) / area       # (T, O)
+        cy = (row * np.arange(H, dtype=np.float64)).sum(-1) / area
+    centroid = np.stack([cx, cy], axis=-1)
     present = _hysteresis(hard, min_area, on)
     centroid[~present] = np.nan
     area = np.where(present, area, 0.0)
-    # clearly seen: at least the appearance area, with a solid part (core x core); a sliver at the edge
-    # of an occluder is neither clearly in nor out: any instrument (and any codec) may go either way
-    solid = np.zeros((T, O), bool)
-    for t, o in zip(*np.nonzero(hard >= on)):
-        solid[t, o] = cv2.erode(mask[t, o].view(np.uint8), np.ones((core, core), np.uint8)).any()
     marginal = (raw.any(axis=(2, 3)) | present) & ~solid
     return Tracks(ids=list(ids), mask=mask, area=area, centroid=centroid, present=present,
                   n_components=np.where(present, n_comp, 0), trackable=np.asarray(trackable, bool),
-                  n_unknown=np.zeros(T, int) if n_unknown is None else n_unknown, weight=weight,
+                  n_unknown=np.zeros(T, int) if n_unknown is None else n_unknown, weight=soft,
                   marginal=marginal)
 
 
@@ -305,25 +304,28 @@ def track(rgb: np.ndarray, objects: list[dict], cfg: TrackerConfig = TrackerConf
     nearest = nearest_lut[hue]                                 # (T, H, W)
     matched = (sat >= cfg.min_saturation) & bright & (dist_lut[hue] <= cfg.hue_tolerance)
     raw = np.zeros((T, O, H, W), bool)
-    weight = np.zeros((T, O, H, W), np.float32)
-    if O:
-        chroma = rgb.astype(np.float32) @ _CHROMA.T            # (T, H, W, 2)
-        ref_chroma = np.array([o["rgb"] for o in objects], np.float32) @ _CHROMA.T   # (O, 2)
-        for o in np.flatnonzero(trackable):
-            raw[:, o] = matched & (nearest == o)
-            norm = float(np.linalg.norm(ref_chroma[o]))
-            proj = chroma @ (ref_chroma[o] / norm)             # (T, H, W) chroma along the object's
-            # full coverage: the mean chroma of its matched pixels inside it (off its edges, where
-            # ringing and mixing live) over the clip. A codec that desaturates the whole clip lowers it
-            # as much as the pixels, and since coverage is not clipped at 1, shading variation inside
-            # the object keeps its mass: a blur moves mass around but the sum stays. The mean, not the
-            # median: shading makes the interior's chroma skewed, and what blur, resizing and 4:2:0
-            # chroma do is average it, which keeps its mean and moves its median (the median put
-            # food areas 5-10% under the true masks and moved them by as much under JPEG or blur)
-            inner = np.stack([cv2.erode(m.view(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) for m in raw[:, o]])
-            pool = proj[inner] if inner.sum() >= 8 else proj[raw[:, o]]
-            k = float(np.mean(pool, dtype=np.float64)) if pool.size else norm
-            weight[:, o] = np.where(nearest == o, np.clip(proj / max(k, 1e-3), 0.0, cfg.max_coverage), 0.0)
+    for o in np.flatnonzero(trackable):
+        raw[:, o] = matched & (nearest == o)
+    ref_chroma = np.array([o["rgb"] for o in objects], np.float32).reshape(-1, 3) @ _CHROMA.T   # (O, 2)
+
+    def weight(o, ys, xs):
+        """Soft coverage of object o in the rectangle (rows ys, cols xs) that holds all its raw pixels."""
+        r = np.ascontiguousarray(raw[:, o, ys, xs])
+        chroma = rgb[:, ys, xs].astype(np.float32) @ _CHROMA.T         # (T, h, w, 2)
+        norm = float(np.linalg.norm(ref_chroma[o]))
+        proj = chroma @ (ref_chroma[o] / norm)                         # (T, h, w) chroma along the object's
+        # full coverage: the mean chroma of its matched pixels inside it (off its edges, where
+        # ringing and mixing live) over the clip. A codec that desaturates the whole clip lowers it
+        # as much as the pixels, and since coverage is not clipped at 1, shading variation inside
+        # the object keeps its mass: a blur moves mass around but the sum stays. The mean, not the
+        # median: shading makes the interior's chroma skewed, and what blur, resizing and 4:2:0
+        # chroma do is average it, which keeps its mean and moves its median (the median put
+        # food areas 5-10% under the true masks and moved them by as much under JPEG or blur)
+        inner = _erode_frames(r, _K5)
+        pool = proj[inner] if inner.sum() >= 8 else proj[r]
+        k = float(np.mean(pool, dtype=np.float64)) if pool.size else norm
+        return np.where(nearest[:, ys, xs] == o, np.clip(proj / max(k, 1e-3), 0.0, cfg.max_coverage), 0.0)
+
     unknown = (sat >= cfg.unknown_saturation) & bright & (dist_lut[hue] > cfg.unknown_hue_gap)
     sc = cfg.scale(H, W)
     n_unknown = _unknown_blobs(unknown, max(2, round(cfg.unknown_core * sc)), cfg.unknown_frames)

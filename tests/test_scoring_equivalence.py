@@ -6,9 +6,20 @@ import numpy as np
 import pytest
 
 import scenarios
+from physics_evals import tracker
 from physics_evals.metrics import METRICS, Clip, motion_masks
 from physics_evals.metrics.pixels import ssim_frames
 from physics_evals.nuisance import NUISANCES
+from physics_evals.tracker import (
+    _CHROMA,
+    PIECE_ROLES,
+    TrackerConfig,
+    Tracks,
+    _hysteresis,
+    _kernel,
+    _unknown_blobs,
+    object_hsv,
+)
 
 SPEC = scenarios.RenderSpec(height=64, width=64, fps=15, n_frames=20)
 CONTEXT = 6
@@ -103,3 +114,135 @@ def test_motion_masks_are_the_whole_frame_masks(clips, scale, preblur):
         on += want.sum()
     assert on > 0  # masks that are on somewhere: the comparison sees motion
 
+
+
+# The tracker as first written (at 5936bb7): every object measured on whole frames, one erosion per
+# frame, the HSV conversion one pixel per row. Kept only here, as the reference for the fast one.
+def _components_ref(mask: np.ndarray, min_area: int, one_body: bool = False,
+                cfg: TrackerConfig = TrackerConfig(), group: int = 0) -> tuple[np.ndarray, int]:
+    m8 = mask.view(np.uint8)
+    joined = cv2.dilate(m8, np.ones((group + 1, group + 1), np.uint8)) if group > 0 else m8  # bridges `group` px
+    n, labels = cv2.connectedComponents(joined, connectivity=8)
+    labels = np.where(mask, labels, 0)
+    area = np.bincount(labels.ravel(), minlength=n)
+    keep = np.zeros(n, bool)
+    keep[1:] = area[1:] >= min_area
+    if one_body and keep.sum() > 1:
+        # the body is the most solid blob (largest core, then largest area): where two other objects
+        # meet, their mixed edge can take this object's hue, in a thin band that may outgrow a small
+        # body; more pieces count only when solid too and of comparable size
+        core = np.bincount(labels[cv2.erode(m8, np.ones((3, 3), np.uint8)).astype(bool)], minlength=n)
+        core[0] = -1
+        main = int(np.lexsort((area, core))[-1])
+        # a thin piece counts only right beside the main blob (the body cut by something thin in front)
+        near = np.zeros(n, bool)
+        near[np.unique(labels[cv2.dilate((labels == main).view(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)])] = True
+        comparable = keep & (area >= area[main] / cfg.piece_ratio)
+        keep = comparable & ((np.arange(n) == main) | (core > 0) | near)
+        if comparable.sum() > cfg.max_pieces:   # colour scattered in many like pieces: noise, not a body
+            keep[:] = False
+    return keep[labels], int(keep.sum())
+
+
+def _masks_to_tracks_ref(raw: np.ndarray, ids: list[int], trackable: np.ndarray, min_area: int,
+                    n_unknown: np.ndarray | None = None, one_body: np.ndarray | None = None,
+                    cfg: TrackerConfig = TrackerConfig(), weight: np.ndarray | None = None,
+                    present_area: int | None = None, group: int = 0, core: int = 3, support: int = 1) -> Tracks:
+    T, O, H, W = raw.shape
+    one_body = np.zeros(O, bool) if one_body is None else np.asarray(one_body, bool)
+    mask = np.zeros_like(raw, dtype=bool)
+    n_comp = np.zeros((T, O), int)
+    for t, o in zip(*np.nonzero(raw.any(axis=(2, 3)))):
+        # pieces (shards, strokes) are counted across narrow gaps; a body's fragments are judged by size
+        mask[t, o], n_comp[t, o] = _components_ref(raw[t, o], min_area, one_body[o], cfg, 0 if one_body[o] else group)
+    hard = mask.sum(axis=(2, 3))
+    if weight is not None:
+        ring = _kernel(support)
+        support = np.zeros_like(mask)
+        for t, o in zip(*np.nonzero(hard)):
+            support[t, o] = cv2.dilate(mask[t, o].view(np.uint8), ring).astype(bool)
+        # the ring adds the mixed edge pixels; a pixel of the full colour there is a speck or a piece
+        # that the component rule rejected, and stays rejected
+        weight = np.where(mask | (support & ~raw), weight, 0).astype(np.float32)
+        w = weight
+    else:
+        w = mask.astype(np.float32)
+    area = w.sum(axis=(2, 3), dtype=np.float64)
+    ys, xs = np.arange(H, dtype=np.float64), np.arange(W, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cx = (w.sum(axis=2, dtype=np.float64) * xs).sum(-1) / area       # (T, O)
+        cy = (w.sum(axis=3, dtype=np.float64) * ys).sum(-1) / area
+    centroid = np.stack([cx, cy], axis=-1)
+    # a body appears at present_area; pieces (a first stroke, a shard) count from the speck size on
+    on = np.where(one_body, present_area if present_area is not None else min_area, min_area)   # (O,)
+    present = _hysteresis(hard, min_area, on)
+    centroid[~present] = np.nan
+    area = np.where(present, area, 0.0)
+    # clearly seen: at least the appearance area, with a solid part (core x core); a sliver at the edge
+    # of an occluder is neither clearly in nor out: any instrument (and any codec) may go either way
+    solid = np.zeros((T, O), bool)
+    for t, o in zip(*np.nonzero(hard >= on)):
+        solid[t, o] = cv2.erode(mask[t, o].view(np.uint8), np.ones((core, core), np.uint8)).any()
+    marginal = (raw.any(axis=(2, 3)) | present) & ~solid
+    return Tracks(ids=list(ids), mask=mask, area=area, centroid=centroid, present=present,
+                  n_components=np.where(present, n_comp, 0), trackable=np.asarray(trackable, bool),
+                  n_unknown=np.zeros(T, int) if n_unknown is None else n_unknown, weight=weight,
+                  marginal=marginal)
+
+
+def track_reference(rgb: np.ndarray, objects: list[dict], cfg: TrackerConfig = TrackerConfig()) -> Tracks:
+    if rgb.ndim != 4 or rgb.shape[-1] != 3 or rgb.dtype != np.uint8:
+        raise ValueError(f"track expects (T, H, W, 3) uint8 frames, got {rgb.dtype}{list(rgb.shape)}")
+    T, H, W, _ = rgb.shape
+    O = len(objects)
+    hsv = cv2.cvtColor(np.ascontiguousarray(rgb.reshape(-1, 1, 3)), cv2.COLOR_RGB2HSV).reshape(rgb.shape)                                            # (T, H, W, 3)
+    hue, sat, val = hsv[..., 0], hsv[..., 1], hsv[..., 2]
+    ref = object_hsv(objects)                                  # (O, 3)
+    trackable = ref[:, 1] >= cfg.min_saturation
+    # nearest trackable object and its hue distance, per OpenCV hue value (0..179): a lookup per pixel
+    d = np.abs(np.arange(180, dtype=np.float32)[:, None] - ref[:, 0])   # (180, O)
+    d = np.minimum(d, 180.0 - d)
+    d[:, ~trackable] = np.inf
+    nearest_lut = d.argmin(1) if O else np.zeros(180, int)
+    dist_lut = d.min(1) if O else np.full(180, np.inf)
+    bright = val >= cfg.min_value
+    nearest = nearest_lut[hue]                                 # (T, H, W)
+    matched = (sat >= cfg.min_saturation) & bright & (dist_lut[hue] <= cfg.hue_tolerance)
+    raw = np.zeros((T, O, H, W), bool)
+    weight = np.zeros((T, O, H, W), np.float32)
+    if O:
+        chroma = rgb.astype(np.float32) @ _CHROMA.T            # (T, H, W, 2)
+        ref_chroma = np.array([o["rgb"] for o in objects], np.float32) @ _CHROMA.T   # (O, 2)
+        for o in np.flatnonzero(trackable):
+            raw[:, o] = matched & (nearest == o)
+            norm = float(np.linalg.norm(ref_chroma[o]))
+            proj = chroma @ (ref_chroma[o] / norm)             # (T, H, W) chroma along the object's
+            # full coverage: the mean chroma of its matched pixels inside it (off its edges, where
+            # ringing and mixing live) over the clip. A codec that desaturates the whole clip lowers it
+            # as much as the pixels, and since coverage is not clipped at 1, shading variation inside
+            # the object keeps its mass: a blur moves mass around but the sum stays. The mean, not the
+            # median: shading makes the interior's chroma skewed, and what blur, resizing and 4:2:0
+            # chroma do is average it, which keeps its mean and moves its median (the median put
+            # food areas 5-10% under the true masks and moved them by as much under JPEG or blur)
+            inner = np.stack([cv2.erode(m.view(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) for m in raw[:, o]])
+            pool = proj[inner] if inner.sum() >= 8 else proj[raw[:, o]]
+            k = float(np.mean(pool, dtype=np.float64)) if pool.size else norm
+            weight[:, o] = np.where(nearest == o, np.clip(proj / max(k, 1e-3), 0.0, cfg.max_coverage), 0.0)
+    unknown = (sat >= cfg.unknown_saturation) & bright & (dist_lut[hue] > cfg.unknown_hue_gap)
+    sc = cfg.scale(H, W)
+    n_unknown = _unknown_blobs(unknown, max(2, round(cfg.unknown_core * sc)), cfg.unknown_frames)
+    return _masks_to_tracks_ref(raw, [o["id"] for o in objects], trackable, cfg.min_area(H, W), n_unknown,
+                           one_body=[o.get("role") not in PIECE_ROLES for o in objects], cfg=cfg,
+                           weight=weight, present_area=cfg.present_area(H, W), group=max(1, round(cfg.group_px * sc)),
+                           core=max(2, round(cfg.core_px * sc)), support=max(1, round(cfg.support_px * sc)))
+
+
+def test_tracks_are_the_whole_frame_tracks(clips):
+    fields = ("mask", "area", "centroid", "present", "n_components", "trackable", "n_unknown", "weight", "marginal")
+    extra = [(ep, NUISANCES[n].apply(ep.rgb[CONTEXT:], SPEC.fps)) for ep in {id(e): e for e, _ in clips}.values()
+             for n in ("h264_low", "noise")]
+    for ep, frames in clips + extra:
+        want, got = track_reference(frames, ep.objects), tracker.track(frames, ep.objects)
+        for f in fields:
+            assert np.array_equal(getattr(got, f), getattr(want, f), equal_nan=f in ("area", "centroid", "weight")), f
+    assert want.present.any() and want.weight.any()  # something was measured: the comparison can fail
