@@ -64,6 +64,25 @@ def test_ssim_is_the_per_plane_ssim(clips):
     assert ssim_frames(frames, ep.rgb[CONTEXT:]) < 1.0  # a degraded clip is not the truth: the test can fail
 
 
+def test_psnr_mse_and_filled_centroids_are_the_plain_ones(clips):
+    from physics_evals.metrics.common import filled_centroids
+    for ep, frames in clips:
+        truth = ep.rgb[CONTEXT:]
+        err = np.mean((frames.astype(np.float64) - truth.astype(np.float64)) ** 2)
+        want_psnr = 100.0 if err == 0 else float(min(100.0, 10 * np.log10(255.0 ** 2 / err)))
+        d = truth.astype(np.float64) / 255.0 - frames.astype(np.float64) / 255.0
+        want_mse = float((d ** 2).reshape(len(d), -1).mean(1).mean())
+        clip = Clip(ep, CONTEXT, frames)
+        assert METRICS["psnr"](clip) == want_psnr and METRICS["piq_mse"](clip) == want_mse
+        c = tracker.track(np.concatenate([ep.rgb[:CONTEXT], frames]), ep.objects)
+        want = c.centroid.copy()
+        for t in range(1, len(want)):
+            gone = np.isnan(want[t, :, 0])
+            want[t, gone] = want[t - 1, gone]
+        assert np.array_equal(filled_centroids(c), want, equal_nan=True)
+    assert METRICS["piq_mse"](Clip(clips[1][0], CONTEXT, clips[1][1])) > 0  # a degraded clip: the test can fail
+
+
 def motion_masks_reference(frames: np.ndarray, scale: int = 1, preblur: float = 0.0) -> np.ndarray:
     """Physics-IQ motion masks as first written: every whole frame through every upscaled step."""
     T, H, W = frames.shape[:3]

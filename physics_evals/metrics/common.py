@@ -73,11 +73,11 @@ def objects_where(clip: Clip, moving: bool | None = None, role: str | None = Non
 
 def filled_centroids(tr: Tracks) -> np.ndarray:
     """(T, O, 2) centroids where an absent object stays where it was last seen (NaN before first seen)."""
-    c = tr.centroid.copy()
-    for t in range(1, len(c)):
-        gone = np.isnan(c[t, :, 0])
-        c[t, gone] = c[t - 1, gone]
-    return c
+    c = tr.centroid
+    T, O = c.shape[:2]
+    seen = np.where(np.isnan(c[:, :, 0]), 0, np.arange(T)[:, None])       # (T, O): t where seen, else 0
+    last = np.maximum.accumulate(seen, axis=0)                             # the last frame seen so far
+    return c[last, np.arange(O)]
 
 
 def transitions(present: np.ndarray, start: int) -> tuple[np.ndarray, np.ndarray]:

@@ -36,7 +36,6 @@ files, which adds codec noise that these arrays do not have.
 """
 from __future__ import annotations
 
-import hashlib
 import math
 from collections import OrderedDict
 from typing import Mapping, Sequence
@@ -134,23 +133,30 @@ def weighted_spatial_iou(m1: np.ndarray, m2: np.ndarray) -> float:
     return 1.0 if union.sum() == 0 else float(np.minimum(w1, w2).sum() / union.sum())
 
 
-def mse(f1: np.ndarray, f2: np.ndarray) -> float:
-    d = f1.astype(np.float64) / 255.0 - f2.astype(np.float64) / 255.0
-    return float((d ** 2).reshape(len(d), -1).mean(1).mean())
+_UNIT = np.arange(256, dtype=np.float64) / 255.0
+_UNIT_SQUARED_ERROR = (_UNIT[np.arange(65536) >> 8] - _UNIT[np.arange(65536) & 255]) ** 2  # by pair code (a << 8 | b)
+
+
+def mse(f1: np.ndarray, f2: np.ndarray, codes: np.ndarray | None = None) -> float:
+    """Mean over frames of the frame's mean squared error on [0, 1]; `codes` (f2 << 8 | f1 or f1 << 8 | f2:
+    the square is the same) if known. A table of the 65536 value pairs holds exactly the numbers that
+    scaling, subtracting and squaring give, so the result is theirs."""
+    codes = (f1.astype(np.uint16) << 8) | f2 if codes is None else codes
+    return float(_UNIT_SQUARED_ERROR[codes].reshape(len(codes), -1).mean(1).mean())
 
 
 def _masks(clip: Clip) -> tuple[np.ndarray, np.ndarray]:
     k, s = mask_scale(*clip.pred.shape[1:3]), preblur_sigma(*clip.pred.shape[1:3])
-    return clip.memo("motion_masks", lambda: (_truth_masks(clip.truth_rgb, k, s), motion_masks(clip.pred, k, s)))
+    return clip.memo("motion_masks", lambda: (_truth_masks(clip, k, s), motion_masks(clip.pred, k, s)))
 
 
 _TRUTH_MASKS: "OrderedDict[tuple, np.ndarray]" = OrderedDict()  # every model of an episode reuses the truth's
 
 
-def _truth_masks(frames: np.ndarray, k: int, s: float) -> np.ndarray:
-    key = (hashlib.blake2b(np.ascontiguousarray(frames).data, digest_size=16).hexdigest(), k, s)
+def _truth_masks(clip: Clip, k: int, s: float) -> np.ndarray:
+    key = (clip.truth_digest(), k, s)
     if key not in _TRUTH_MASKS:
-        _TRUTH_MASKS[key] = motion_masks(frames, k, s)
+        _TRUTH_MASKS[key] = motion_masks(clip.truth_rgb, k, s)
         if len(_TRUTH_MASKS) > 32:
             _TRUTH_MASKS.popitem(last=False)
     return _TRUTH_MASKS[key]
@@ -178,6 +184,6 @@ METRICS = [
            description="Physics-IQ spatiotemporal IoU: where and when motion happens, per frame"),
     Metric("piq_weighted_spatial_iou", "physics_iq", True, 1.0, 0.2, lambda c: weighted_spatial_iou(*_masks(c)),
            "IoU", description="Physics-IQ weighted spatial IoU: where and how much motion happens"),
-    Metric("piq_mse", "physics_iq", False, 0.0, 0.01, lambda c: mse(c.truth_rgb, c.pred), "MSE [0,1]",
+    Metric("piq_mse", "physics_iq", False, 0.0, 0.01, lambda c: mse(c.truth_rgb, c.pred, c.pair_codes()), "MSE [0,1]",
            description="Physics-IQ MSE of frames scaled to [0, 1]"),
 ]
