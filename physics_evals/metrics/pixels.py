@@ -50,7 +50,7 @@ def ssim_frames(a: np.ndarray, b: np.ndarray, b_stats: list | None = None) -> fl
         mx = _blur(xi)
         vx, vy, cxy = _blur(xi * xi) - mx * mx, byy - my * my, _blur(xi * yi) - mx * my
         m = (2 * mx * my + C1) * (2 * cxy + C2) / ((mx * mx + my * my + C1) * (vx + vy + C2))
-        out.extend(np.ascontiguousarray(m[..., c]).mean() for c in range(m.shape[-1]))
+        out.extend(np.ascontiguousarray(np.moveaxis(m, -1, 0)).mean(axis=(1, 2)))  # each channel's own mean
     return float(np.mean(out))
 
 
