@@ -112,13 +112,13 @@ def _kernel(px: int) -> np.ndarray:
 _K3, _K5 = _kernel(1), _kernel(2)
 
 
-def _erode_frames(masks: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    """cv2.erode of each frame of masks (T, H, W) bool: the frames as the channels of one image (OpenCV
-    filters each channel on its own, so the result is the per-frame one), 64 at a time."""
+def _per_frame(op, masks: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """op (cv2.erode or cv2.dilate) on each frame of masks (T, H, W) bool: the frames as the channels of
+    one image (OpenCV filters each channel on its own, so the result is the per-frame one), 64 at a time."""
     out = np.empty_like(masks)
     for i in range(0, len(masks), 64):
         chunk = np.ascontiguousarray(masks[i:i + 64].transpose(1, 2, 0)).view(np.uint8)
-        out[i:i + 64] = cv2.erode(chunk, kernel).reshape(chunk.shape).transpose(2, 0, 1).view(bool)
+        out[i:i + 64] = op(chunk, kernel).reshape(chunk.shape).transpose(2, 0, 1).view(bool)
     return out
 
 
@@ -221,10 +221,7 @@ def masks_to_tracks(raw: np.ndarray, ids: list[int], trackable: np.ndarray, min_
             m[t], n_comp[t, o] = _components(r[t], min_area, one_body[o], cfg, 0 if one_body[o] else group)
         hard = m.sum(axis=(1, 2))
         if weight is not None:
-            ring = _kernel(support)
-            sup = np.zeros_like(m)
-            for t in np.flatnonzero(hard):
-                sup[t] = cv2.dilate(m[t].view(np.uint8), ring).astype(bool)
+            sup = _per_frame(cv2.dilate, m, _kernel(support))
             # the ring adds the mixed edge pixels; a pixel of the full colour there is a speck or a piece
             # that the component rule rejected, and stays rejected
             wo = weight(o, ys, xs) if callable(weight) else weight[:, o, ys, xs]
@@ -240,8 +237,7 @@ def masks_to_tracks(raw: np.ndarray, ids: list[int], trackable: np.ndarray, min_
         row[:, o] = full.sum(axis=2, dtype=np.float64)
         # clearly seen: at least the appearance area, with a solid part (core x core); a sliver at the edge
         # of an occluder is neither clearly in nor out: any instrument (and any codec) may go either way
-        for t in np.flatnonzero(hard >= on[o]):
-            solid[t, o] = cv2.erode(m[t].view(np.uint8), np.ones((core, core), np.uint8)).any()
+        solid[:, o] = (hard >= on[o]) & _per_frame(cv2.erode, m, np.ones((core, core), np.uint8)).any(axis=(1, 2))
     hard = mask.sum(axis=(2, 3))
     with np.errstate(invalid="ignore", divide="ignore"):
         cx = (col * np.arange(W, dtype=np.float64)).sum(-1) / area       # (T, O)
@@ -321,7 +317,7 @@ def track(rgb: np.ndarray, objects: list[dict], cfg: TrackerConfig = TrackerConf
         # median: shading makes the interior's chroma skewed, and what blur, resizing and 4:2:0
         # chroma do is average it, which keeps its mean and moves its median (the median put
         # food areas 5-10% under the true masks and moved them by as much under JPEG or blur)
-        inner = _erode_frames(r, _K5)
+        inner = _per_frame(cv2.erode, r, _K5)
         pool = proj[inner] if inner.sum() >= 8 else proj[r]
         k = float(np.mean(pool, dtype=np.float64)) if pool.size else norm
         return np.where(nearest[:, ys, xs] == o, np.clip(proj / max(k, 1e-3), 0.0, cfg.max_coverage), 0.0)
