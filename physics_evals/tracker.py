@@ -298,7 +298,8 @@ def track(rgb: np.ndarray, objects: list[dict], cfg: TrackerConfig = TrackerConf
     dist_lut = d.min(1) if O else np.full(180, np.inf)
     bright = val >= cfg.min_value
     nearest = nearest_lut[hue]                                 # (T, H, W)
-    matched = (sat >= cfg.min_saturation) & bright & (dist_lut[hue] <= cfg.hue_tolerance)
+    hue_gap = dist_lut[hue]                                    # (T, H, W) hue distance to the nearest
+    matched = (sat >= cfg.min_saturation) & bright & (hue_gap <= cfg.hue_tolerance)
     raw = np.zeros((T, O, H, W), bool)
     for o in np.flatnonzero(trackable):
         raw[:, o] = matched & (nearest == o)
@@ -322,7 +323,7 @@ def track(rgb: np.ndarray, objects: list[dict], cfg: TrackerConfig = TrackerConf
         k = float(np.mean(pool, dtype=np.float64)) if pool.size else norm
         return np.where(nearest[:, ys, xs] == o, np.clip(proj / max(k, 1e-3), 0.0, cfg.max_coverage), 0.0)
 
-    unknown = (sat >= cfg.unknown_saturation) & bright & (dist_lut[hue] > cfg.unknown_hue_gap)
+    unknown = (sat >= cfg.unknown_saturation) & bright & (hue_gap > cfg.unknown_hue_gap)
     sc = cfg.scale(H, W)
     n_unknown = _unknown_blobs(unknown, max(2, round(cfg.unknown_core * sc)), cfg.unknown_frames)
     return masks_to_tracks(raw, [o["id"] for o in objects], trackable, cfg.min_area(H, W), n_unknown,
