@@ -279,6 +279,17 @@ def _unknown_blobs(unknown: np.ndarray, core: int, frames: int) -> np.ndarray:
     return counts
 
 
+def hue_lookup(ref: np.ndarray, trackable: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The nearest trackable object and its hue distance per OpenCV hue value (0..179), so matching a
+    pixel is one lookup: ((180,) object index, (180,) distance; inf where no object is trackable)."""
+    d = np.abs(np.arange(180, dtype=np.float32)[:, None] - ref[:, 0])   # (180, O)
+    d = np.minimum(d, 180.0 - d)
+    d[:, ~trackable] = np.inf
+    if not len(ref):
+        return np.zeros(180, int), np.full(180, np.inf)
+    return d.argmin(1), d.min(1)
+
+
 def track(rgb: np.ndarray, objects: list[dict], cfg: TrackerConfig = TrackerConfig()) -> Tracks:
     """Per-object masks, soft coverage, areas, centroids, presence and piece counts from RGB frames
     (T, H, W, 3) uint8."""
@@ -290,12 +301,7 @@ def track(rgb: np.ndarray, objects: list[dict], cfg: TrackerConfig = TrackerConf
     hue, sat, val = hsv[..., 0], hsv[..., 1], hsv[..., 2]
     ref = object_hsv(objects)                                  # (O, 3)
     trackable = ref[:, 1] >= cfg.min_saturation
-    # nearest trackable object and its hue distance, per OpenCV hue value (0..179): a lookup per pixel
-    d = np.abs(np.arange(180, dtype=np.float32)[:, None] - ref[:, 0])   # (180, O)
-    d = np.minimum(d, 180.0 - d)
-    d[:, ~trackable] = np.inf
-    nearest_lut = d.argmin(1) if O else np.zeros(180, int)
-    dist_lut = d.min(1) if O else np.full(180, np.inf)
+    nearest_lut, dist_lut = hue_lookup(ref, trackable)
     bright = val >= cfg.min_value
     nearest = nearest_lut[hue]                                 # (T, H, W)
     hue_gap = dist_lut[hue]                                    # (T, H, W) hue distance to the nearest

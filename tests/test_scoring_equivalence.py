@@ -218,12 +218,7 @@ def track_reference(rgb: np.ndarray, objects: list[dict], cfg: TrackerConfig = T
     hue, sat, val = hsv[..., 0], hsv[..., 1], hsv[..., 2]
     ref = object_hsv(objects)                                  # (O, 3)
     trackable = ref[:, 1] >= cfg.min_saturation
-    # nearest trackable object and its hue distance, per OpenCV hue value (0..179): a lookup per pixel
-    d = np.abs(np.arange(180, dtype=np.float32)[:, None] - ref[:, 0])   # (180, O)
-    d = np.minimum(d, 180.0 - d)
-    d[:, ~trackable] = np.inf
-    nearest_lut = d.argmin(1) if O else np.zeros(180, int)
-    dist_lut = d.min(1) if O else np.full(180, np.inf)
+    nearest_lut, dist_lut = tracker.hue_lookup(ref, trackable)  # shared: not what the fast path changed
     bright = val >= cfg.min_value
     nearest = nearest_lut[hue]                                 # (T, H, W)
     matched = (sat >= cfg.min_saturation) & bright & (dist_lut[hue] <= cfg.hue_tolerance)
