@@ -39,8 +39,9 @@ truth against a blurred but physically perfect rollout scored about 87 (a 1 px b
 in both clips, next to an edge of the truth's), as the Gaussian that best turns the truth's scenery into
 the rollout's; motion plays no part in it, so a wrong trajectory is not made to agree. It is used only
 when the rollout is measurably softer (the best blur brings the scenery closer by MIN_GAIN grey
-levels^2); codecs, JPEG, noise and brightness or contrast measure 0 and change nothing. A sharp rollout (every built-in model, the ceiling)
-is compared with the truth as before. MSE is computed on the frames as given, as published.
+levels^2); noise, brightness and contrast measure 0, codecs and JPEG (which drop fine detail) 0 or at
+most half a pixel. A sharp rollout (every built-in model, the ceiling, our reference) is compared with
+the truth exactly as before. MSE is computed on the frames as given, as published.
 Frames are RGB here
 (the original converts from BGR: the same grey levels); the original reads masks back from MP4
 files, which adds codec noise that these arrays do not have.
