@@ -80,31 +80,50 @@ def _grey(frames: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(np.ascontiguousarray(frames).reshape(T * H, W, 3), cv2.COLOR_RGB2GRAY).reshape(T, H, W)
 
 
-def delivery_blur(truth: np.ndarray, pred: np.ndarray) -> float:
+def _still(grey: np.ndarray, spread: float) -> np.ndarray:
+    """(H, W) bool: pixels whose grey level spans at most `spread` over the clip, away from the borders of
+    such regions (erosion distributes over intersection, so each clip's side is eroded on its own)."""
+    return cv2.erode((np.ptp(grey, 0) <= spread).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+
+
+def truth_scenery(truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The truth's half of delivery_blur, the same for every rollout of an episode: the pixels where the
+    softness is measured as far as the truth decides (still, within 2 px of an edge of its mean frame),
+    and its mean frame blurred by each of DELIVERY_SIGMAS, (S, H, W)."""
+    unit = min(truth.shape[1:3]) / 64.0
+    grey = _grey(truth).astype(np.float32)
+    mean = grey.mean(0)
+    edges = cv2.morphologyEx(mean, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) > 8
+    near_edges = cv2.dilate(edges.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    blurred = np.stack([cv2.GaussianBlur(mean, (0, 0), sigma) if sigma > 0 else mean
+                        for sigma in DELIVERY_SIGMAS * unit])
+    return _still(grey, 2) & near_edges, blurred
+
+
+def delivery_blur(truth: np.ndarray, pred: np.ndarray, scenery: tuple | None = None) -> float:
     """How much softer the rollout is delivered than the truth: the sigma (px at this size) to add to the
     truth's low-pass before its masks, 0 for a rollout as sharp as the truth (see the module docstring).
+    `scenery` is truth_scenery(truth), if known.
 
     Measured on the static scenery: pixels whose grey level stays within 2 over the truth's horizon and
     within 16 over the rollout's (codec flicker), away from their borders, and within 2 px of an edge of
     the truth's mean frame. The Gaussian among DELIVERY_SIGMAS that brings the truth's mean frame closest
     to the rollout's there (mean squared residual after the best gain and offset, so brightness, contrast
     and clipped highlights do not count) is the measured softness."""
-    unit = min(truth.shape[1:3]) / 64.0
-    gt, gp = _grey(truth).astype(np.float32), _grey(pred).astype(np.float32)
-    static = (np.ptp(gt, 0) <= 2) & (np.ptp(gp, 0) <= 16)
-    static = cv2.erode(static.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    mean_t, mean_p = gt.mean(0), gp.mean(0)
-    edges = cv2.morphologyEx(mean_t, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) > 8
-    where = static & cv2.dilate(edges.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    truth_where, blurred = truth_scenery(truth) if scenery is None else scenery
+    grey = _grey(pred).astype(np.float32)
+    where = truth_where & _still(grey, 16)
     if where.sum() < 16:
         return 0.0
-    y, errors = mean_p[where], []
-    for sigma in DELIVERY_SIGMAS * unit:
-        x = (cv2.GaussianBlur(mean_t, (0, 0), sigma) if sigma > 0 else mean_t)[where]
-        x, yc = x - x.mean(), y - y.mean()
-        gain = float(x @ yc / max(float(x @ x), 1e-9))
-        errors.append(float(np.mean((yc - gain * x) ** 2)))
+    y = grey.mean(0)[where]
+    y, errors = y - y.mean(), []
+    for b in blurred:
+        x = b[where]
+        x = x - x.mean()
+        gain = float(x @ y / max(float(x @ x), 1e-9))
+        errors.append(float(np.mean((y - gain * x) ** 2)))
     best = int(np.argmin(errors))
+    unit = min(truth.shape[1:3]) / 64.0
     return float(DELIVERY_SIGMAS[best] * unit) if errors[0] - errors[best] >= MIN_GAIN else 0.0
 
 
@@ -198,21 +217,24 @@ def _masks(clip: Clip) -> tuple[np.ndarray, np.ndarray]:
     k, s = mask_scale(*clip.pred.shape[1:3]), preblur_sigma(*clip.pred.shape[1:3])
 
     def compute():
-        truth_sigma = float(np.hypot(s, delivery_blur(clip.truth_rgb, clip.pred)))
-        return _truth_masks(clip, k, truth_sigma), motion_masks(clip.pred, k, s)
+        scenery = _per_truth(clip, ("scenery",), lambda: truth_scenery(clip.truth_rgb))
+        sigma = float(np.hypot(s, delivery_blur(clip.truth_rgb, clip.pred, scenery)))
+        return _per_truth(clip, ("masks", k, sigma), lambda: motion_masks(clip.truth_rgb, k, sigma)), \
+            motion_masks(clip.pred, k, s)
     return clip.memo("motion_masks", compute)
 
 
-_TRUTH_MASKS: "OrderedDict[tuple, np.ndarray]" = OrderedDict()  # every model of an episode reuses the truth's
+_TRUTH_WORK: "OrderedDict[tuple, object]" = OrderedDict()  # every model of an episode reuses the truth's
 
 
-def _truth_masks(clip: Clip, k: int, s: float) -> np.ndarray:
-    key = (clip.truth_digest(), k, s)
-    if key not in _TRUTH_MASKS:
-        _TRUTH_MASKS[key] = motion_masks(clip.truth_rgb, k, s)
-        if len(_TRUTH_MASKS) > 32:
-            _TRUTH_MASKS.popitem(last=False)
-    return _TRUTH_MASKS[key]
+def _per_truth(clip: Clip, what: tuple, compute):
+    """compute(), cached per process by the truth's frames and `what` (its most recent 64 entries)."""
+    key = (clip.truth_digest(), *what)
+    if key not in _TRUTH_WORK:
+        _TRUTH_WORK[key] = compute()
+        if len(_TRUTH_WORK) > 64:
+            _TRUTH_WORK.popitem(last=False)
+    return _TRUTH_WORK[key]
 
 
 def physics_iq_score(model_values: Mapping[str, float | Sequence[float]],
