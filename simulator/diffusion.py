@@ -28,7 +28,7 @@ T_MIN = 0.02  # velocity from an x_0 estimate divides by t: keep it away from 0 
 def denoise(model: DiT, xt: torch.Tensor, tf: torch.Tensor, text: torch.Tensor, base: torch.Tensor):
     """(x_0 estimate, velocity) of noisy video xt (B, T, H, W, C) at per-frame times tf (B, T).
     `base` (B, 1, H, W, C) is the last clean context frame, the origin of "delta" predictions."""
-    out = model(xt, tf, text)
+    out = model(xt, tf, text, base)
     w = tf[:, :, None, None, None].to(out.dtype)
     if model.cfg.target == "velocity":
         return xt - w * out, out

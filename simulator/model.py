@@ -81,6 +81,38 @@ class DiTBlock(nn.Module):
         return x + mods[-1] * self.mlp(modulate(self.norms[-1](x), mods[-3], mods[-2]))
 
 
+class PixelHead(nn.Module):
+    """Output head that decides each pixel on its own (in the spirit of PixNerd, 2025). A linear unpatchify puts
+    every patch's output in a `dim`-dimensional subspace of its 2x8x8x3 = 384 values, so sharp edges and saturated
+    colours at any offset within a patch come out as speckle. Here each token gives every pixel of its patch a
+    hidden vector, the pixel adds what it reads from its own noisy value and the last context frame's value
+    there, and one small MLP layer shared by every pixel turns that into the output: a per-pixel nonlinearity
+    can place an edge and pick a colour. The token's part is one matrix product (the MLP's first layer folded
+    into the spread), so the per-pixel cost is a few `hidden`-wide elementwise passes."""
+
+    def __init__(self, dim: int, patch: tuple[int, int, int], channels: int, hidden: int):
+        super().__init__()
+        self.patch, self.hidden = patch, hidden
+        self.spread = nn.Linear(dim, math.prod(patch) * hidden)
+        self.read_x = nn.Linear(channels, hidden, bias=False)
+        self.read_base = nn.Linear(channels, hidden, bias=False)
+        self.out = nn.Linear(hidden, channels)
+
+    def forward(self, h: torch.Tensor, x: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
+        """h (B, T', S, D) final token states, x (B, T, H, W, C) the noisy input, base (B, 1, H, W, C)."""
+        pre = unpatchify(self.spread(h), x.shape[1:4], self.patch, self.hidden)  # (B, T, H, W, hidden)
+        pre = pre + self.read_x(x) + self.read_base(base)
+        return self.out(F.gelu(pre, approximate="tanh"))
+
+
+def unpatchify(out: torch.Tensor, size: tuple[int, int, int], patch: tuple[int, int, int], ch: int) -> torch.Tensor:
+    """(B, T', S, pt*ph*pw*ch) per-token values -> (B, T, H, W, ch) for a video of `size` (T, H, W)."""
+    (T, H, W), (pt, ph, pw) = size, patch
+    b, tt, hh, ww = out.shape[0], T // pt, H // ph, W // pw
+    out = out.view(b, tt, hh, ww, pt, ph, pw, ch).permute(0, 1, 4, 2, 5, 3, 6, 7)
+    return out.reshape(b, T, H, W, ch)
+
+
 class TimestepEmbedder(nn.Module):
     """Scalar t in [0, 1] -> (..., D): sinusoid then an MLP (as in DiT)."""
 
@@ -154,15 +186,20 @@ class DiT(nn.Module):
                                     for _ in range(cfg.depth))
         self.final_norm = nn.LayerNorm(cfg.dim, elementwise_affine=False, eps=1e-6)
         self.final_ada = nn.Sequential(nn.SiLU(), nn.Linear(cfg.dim, 2 * cfg.dim))
-        self.final = nn.Linear(cfg.dim, self.patch_dim)
+        if cfg.pixel_head:
+            self.head = PixelHead(cfg.dim, cfg.patch, cfg.in_channels, cfg.pixel_head)
+        else:
+            self.final = nn.Linear(cfg.dim, self.patch_dim)
         self._init()
 
     def _init(self):
         for name, m in self.named_modules():
             if isinstance(m, nn.Linear) and ".ada" not in name and not name.startswith("final"):
                 nn.init.xavier_uniform_(m.weight)
-                nn.init.zeros_(m.bias)
-        for m in (self.final_ada[1], self.final):  # the output starts at zero
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+        last = self.head.out if self.cfg.pixel_head else self.final
+        for m in (self.final_ada[1], last):  # the output starts at zero
             nn.init.zeros_(m.weight)
             nn.init.zeros_(m.bias)
 
@@ -179,9 +216,11 @@ class DiT(nn.Module):
             pooled = torch.where(drop[:, None], self.null_text.expand_as(pooled), pooled)
         return pooled
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, t: torch.Tensor, text: torch.Tensor,
+                base: torch.Tensor | None = None) -> torch.Tensor:
         """x (B, T, H, W, C) noisy video, t (B, T) per-frame timestep in [0, 1] (0 = clean context),
-        text (B, D) from `encode_text`. Returns (B, T, H, W, C): velocity, clean frames or their change from
+        text (B, D) from `encode_text`, base (B, 1, H, W, C) the last clean context frame (read by the pixel
+        head; None = zeros). Returns (B, T, H, W, C): velocity, clean frames or their change from
         the last context frame, as cfg.target says (diffusion.denoise reads it)."""
         self.check_shape(x)
         b, T, H, W, C = x.shape
@@ -195,9 +234,10 @@ class DiT(nn.Module):
         for block in self.blocks:
             h = block(h, c)
         shift, scale = self.final_ada(c)[:, :, None].chunk(2, dim=-1)
-        out = self.final(modulate(self.final_norm(h), shift, scale))          # (B, T', S, patch_dim)
-        out = out.view(b, tt, hh, ww, pt, ph, pw, C).permute(0, 1, 4, 2, 5, 3, 6, 7)
-        return out.reshape(b, T, H, W, C)
+        h = modulate(self.final_norm(h), shift, scale)
+        if self.cfg.pixel_head:
+            return self.head(h, x, torch.zeros_like(x[:, :1]) if base is None else base)
+        return unpatchify(self.final(h), (T, H, W), self.cfg.patch, C)        # (B, T, H, W, C)
 
 
 def n_params(module: nn.Module) -> int:
