@@ -61,6 +61,34 @@ def test_one_model_takes_every_size(attention, patch):
         assert out.shape == x.shape and torch.isfinite(out).all()
 
 
+@pytest.mark.parametrize("patch", ["[2,4,4]", "[1,2,2]"])
+def test_pixel_head_takes_every_size_and_reads_the_context_frame(patch):
+    model = randomised(DiT(small_cfg(f"model.patch={patch}", "model.pixel_head=4").model))
+    for t, h, w in [(8, 16, 16), (4, 32, 16), (12, 8, 24)]:
+        x, tf, text = torch.randn(2, t, h, w, 3), torch.rand(2, t), text_of(model, 2)
+        base = torch.randn(2, 1, h, w, 3)
+        out = model(x, tf, text, base)
+        assert out.shape == x.shape and torch.isfinite(out).all()
+        moved = base.clone()
+        moved[:, :, 0, 0] += 1.0  # one pixel of the context frame moves only that pixel's outputs
+        diff = (model(x, tf, text, moved) - out).abs().amax(dim=(0, 1, 4))
+        assert diff[0, 0] > 0 and torch.count_nonzero(diff) == 1
+
+
+@pytest.mark.parametrize("pixel_head", [0, 4])
+def test_linear_head_is_low_rank_per_patch_and_pixel_head_is_not(pixel_head):
+    """Why the pixel head exists: a linear unpatchify puts every patch's output in a (dim + 1)-dimensional
+    affine subspace of its pt*ph*pw*C values (here 8 + 1 of 96), whatever the input; the pixel head does not."""
+    model = randomised(DiT(small_cfg("model.dim=8", "model.heads=2", f"model.pixel_head={pixel_head}").model))
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(40, 8, 16, 16, 3, generator=g)
+    with torch.no_grad():
+        out = model(x, torch.rand(40, 8, generator=g), text_of(model, 40), x[:, :1])
+    patches = out[:, :2, :4, :4].reshape(40, -1).double()  # one 2x4x4 patch, 96 values, of 40 clips
+    rank = torch.linalg.matrix_rank(patches - patches.mean(0), rtol=1e-6).item()
+    assert rank <= 9 if pixel_head == 0 else rank > 20
+
+
 def test_bad_video_shape_is_one_clear_error():
     model = DiT(small_cfg("model.patch=[2,4,4]").model)
     with pytest.raises(ShapeError, match="divide by the patch"):
@@ -75,8 +103,10 @@ def test_zero_initialised_block_is_identity_and_model_outputs_zero(factorised):
     with torch.no_grad():  # and it stops being the identity once the gates move
         block.ada[1].bias.fill_(0.1)
     assert not torch.allclose(block(x, c), x)
-    model = DiT(small_cfg().model)
-    assert torch.count_nonzero(model(torch.randn(1, 8, 16, 16, 3), torch.rand(1, 8), text_of(model, 1))) == 0
+    for head in (0, 4):  # either output head starts at zero
+        model = DiT(small_cfg(f"model.pixel_head={head}").model)
+        x = torch.randn(1, 8, 16, 16, 3)
+        assert torch.count_nonzero(model(x, torch.rand(1, 8), text_of(model, 1), x[:, :1])) == 0
 
 
 def test_loss_covers_only_generated_frames():
@@ -91,11 +121,12 @@ def test_loss_covers_only_generated_frames():
     assert not torch.allclose(flow_loss(model, x0, 3, text, t, other), base)
 
 
-@pytest.mark.parametrize("target", ["delta", pytest.param("velocity", marks=pytest.mark.slow),
-                                    pytest.param("x", marks=pytest.mark.slow)])
-def test_tiny_model_overfits_one_batch(target):
+@pytest.mark.parametrize("target,pixel_head", [("delta", 0), ("delta", 4),
+                                               pytest.param("velocity", 0, marks=pytest.mark.slow),
+                                               pytest.param("x", 0, marks=pytest.mark.slow)])
+def test_tiny_model_overfits_one_batch(target, pixel_head):
     torch.manual_seed(0)
-    model = DiT(small_cfg("model.dim=64", f"model.target={target}").model)
+    model = DiT(small_cfg("model.dim=64", f"model.target={target}", f"model.pixel_head={pixel_head}").model)
     batch = falling_square_clips().batch(torch.Generator().manual_seed(0), 2)
     g = torch.Generator().manual_seed(1)
     t, noise = torch.rand(2, generator=g), torch.randn(batch.video.shape, generator=g)
