@@ -1,4 +1,4 @@
-"""python -m simulator {train, train-vae, sample, export}: see each command's --help."""
+"""python -m simulator {train, train-vae, sample, export, denoise}: see each command's --help."""
 from __future__ import annotations
 
 import argparse
@@ -20,6 +20,13 @@ def _config_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", help="episode root, shorthand for --set data.root=PATH")
     p.add_argument("--workers", type=positive_int, default=1, help="processes generating missing episodes")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _levels(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
 
 
 def _config(a, steps_key: str = "train.steps"):
@@ -48,6 +55,12 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("export", help="write a run's EMA weights as a small fp16 release checkpoint")
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--out", required=True)
+    p = sub.add_parser("denoise", help="a checkpoint's clean-frame error by noise level, on moving and still pixels")
+    p.add_argument("--checkpoint", required=True, help="checkpoint folder (or a file inside it)")
+    p.add_argument("--episodes", required=True, help="episode root (<family>/<scenario>/<episode>/)")
+    p.add_argument("--per-scenario", type=positive_int, default=1, help="episodes of each scenario")
+    p.add_argument("--levels", type=_levels, default=None, help="noise levels, e.g. 1,0.5,0.25,0.1")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="noise seed")
     a = ap.parse_args(argv)
     return run_command(lambda: _run(a), interrupted="interrupted; rerun the same command to resume from the last checkpoint")
 
@@ -70,6 +83,9 @@ def _run(a) -> None:
         from .sample import sample_episode
         print(sample_episode(a.checkpoint, a.episode, a.context, a.horizon, a.out, a.steps, a.guidance,
                              a.sampler, a.seed))
+    elif a.cmd == "denoise":
+        from .diagnose import LEVELS, run
+        print(run(a.checkpoint, a.episodes, a.per_scenario, a.levels or LEVELS, a.seed))
     elif a.cmd == "export":
         from .checkpoint import export
         print(export(a.checkpoint, a.out))
