@@ -43,7 +43,7 @@ class ModelConfig:
     pos_ref: int = 16               # spatial positions are scaled to a grid of this many patches (any resolution)
     vae: str = ""                   # path of a trained VAE checkpoint: model works on its latent ("" = pixels)
     in_channels: int = 3            # channels the patches cut (3 for pixels; set from the VAE when used)
-    pixel_head: int = 0             # features per pixel of the per-pixel output head (model.PixelHead);
+    pixel_head: int = 0             # hidden width per pixel of the per-pixel output head (model.PixelHead);
                                     # 0 = a linear unpatchify
 
 

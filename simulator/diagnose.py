@@ -50,8 +50,10 @@ def denoising_error(model: DiT, clips: torch.Tensor, captions: list[str], n_cont
     return rows
 
 
-def episode_clips(root: str | Path, frames: int, per_scenario: int) -> tuple[torch.Tensor, list[str], list[str]]:
-    """The first `per_scenario` episodes of every scenario under root, cut to `frames` frames."""
+def episode_clips(root: str | Path, size: tuple[int, int, int], per_scenario: int) -> tuple[torch.Tensor, list[str], list[str]]:
+    """The first `per_scenario` episodes of every scenario under root, cut to `size` = (frames, height, width)
+    (the model's window): episodes of another resolution or too short are one clear error."""
+    frames, height, width = size
     chosen: dict[str, list[Path]] = {}
     for folder in find_episodes(root):
         chosen.setdefault(folder.parent.name, [])
@@ -62,8 +64,9 @@ def episode_clips(root: str | Path, frames: int, per_scenario: int) -> tuple[tor
         raise SimulatorError(f"{root}: no episodes (expected <family>/<scenario>/<episode>/ folders)")
     episodes = [load_episode(f) for f in folders]
     for f, ep in zip(folders, episodes):
-        if ep.n_frames < frames:
-            raise SimulatorError(f"{f}: {ep.n_frames} frames, the model's window needs {frames}")
+        if ep.n_frames < frames or ep.rgb.shape[1:3] != (height, width):
+            raise SimulatorError(f"{f}: {ep.n_frames} frames of {ep.rgb.shape[1]}x{ep.rgb.shape[2]}, the model's window "
+                                 f"is {frames} frames of {height}x{width}")
     clips = torch.stack([to_model_range(ep.rgb[:frames]) for ep in episodes])
     return clips, [ep.caption for ep in episodes], [ep.episode_id for ep in episodes]
 
@@ -72,13 +75,13 @@ def run(checkpoint: str, episodes: str, per_scenario: int = 1, levels: tuple[flo
         seed: int = 0) -> str:
     """The table `python -m simulator denoise` prints."""
     from .sample import WorldModel
+    if any(not 0 < t <= 1 for t in levels):
+        raise SimulatorError(f"--levels must lie in (0, 1], got {list(levels)}")
     world = WorldModel.load(checkpoint)
     if world.vae is not None:
         raise SimulatorError(f"{checkpoint}: a latent model; this diagnostic measures pixel-space denoisers")
-    if any(not 0 < t <= 1 for t in levels):
-        raise SimulatorError(f"--levels must lie in (0, 1], got {list(levels)}")
     n_context = max(world.cfg.data.context)
-    clips, captions, ids = episode_clips(episodes, world.window, per_scenario)
+    clips, captions, ids = episode_clips(episodes, (world.window, world.height, world.width), per_scenario)
     rows = denoising_error(world.model, clips.to(world.device), captions, n_context, levels, seed)
     lines = [f"{checkpoint}: {len(ids)} episodes, {n_context} context + {world.window - n_context} frames, "
              f"{rows[0]['moving_fraction']:.3f} of their pixels move; copying the last context frame gives "

@@ -83,12 +83,13 @@ class DiTBlock(nn.Module):
 
 class PixelHead(nn.Module):
     """Output head that decides each pixel on its own (in the spirit of PixNerd, 2025). A linear unpatchify puts
-    every patch's output in a `dim`-dimensional subspace of its 2x8x8x3 = 384 values, so sharp edges and saturated
-    colours at any offset within a patch come out as speckle. Here each token gives every pixel of its patch a
-    hidden vector, the pixel adds what it reads from its own noisy value and the last context frame's value
-    there, and one small MLP layer shared by every pixel turns that into the output: a per-pixel nonlinearity
-    can place an edge and pick a colour. The token's part is one matrix product (the MLP's first layer folded
-    into the spread), so the per-pixel cost is a few `hidden`-wide elementwise passes."""
+    every patch's output in a (dim + 1)-dimensional affine subspace of its pt*ph*pw*C values (129 of 384 for
+    the reference), which may not hold a sharp edge or a saturated colour at every offset within the patch.
+    Here each token gives every pixel of its patch a hidden vector, the pixel adds linear reads of its own noisy
+    value and of the last context frame's value there, and one GELU layer shared by every pixel gives its
+    output. The token's part is one matrix product (the MLP's first layer folded into the spread), so the
+    per-pixel cost is a few `hidden`-wide elementwise passes. It lowers the loss but not the physics scores
+    (reports/ablations/conclusions.md, "output head"), so `model.pixel_head` is 0 by default."""
 
     def __init__(self, dim: int, patch: tuple[int, int, int], channels: int, hidden: int):
         super().__init__()

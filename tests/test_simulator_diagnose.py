@@ -2,6 +2,7 @@
 import pytest
 import torch
 
+from scenarios import RenderSpec, generate_episode
 from simulator.config import SimulatorError
 from simulator.diagnose import denoising_error, run
 from simulator.diffusion import flow_loss
@@ -47,3 +48,6 @@ def test_bad_episode_root_and_levels_are_one_line(tmp_path):
         run("simulator/reference", str(tmp_path))
     with pytest.raises(SimulatorError, match="levels"):
         run("simulator/reference", str(tmp_path), levels=(0.0,))
+    generate_episode("free_fall", 0, RenderSpec(height=32, width=32, n_frames=32)).save(tmp_path)
+    with pytest.raises(SimulatorError, match="32 frames of 32x32, the model's window is 32 frames of 64x64"):
+        run("simulator/reference", str(tmp_path))
