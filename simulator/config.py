@@ -74,7 +74,8 @@ class TrainConfig:
     grad_clip: float = 1.0          # global gradient-norm clip
     ema: float = 0.99               # EMA decay of the weights used for sampling
     caption_dropout: float = 0.1    # fraction of captions dropped (for classifier-free guidance)
-    t_mean: float = 0.0             # logit-normal timestep sampling: mean of the normal
+    t_mean: float = 0.0             # logit-normal timestep sampling: mean of the normal (the reference uses 1.0:
+                                    # more weight near pure noise, where motion is decided)
     t_std: float = 1.0              # logit-normal timestep sampling: std of the normal
     eval_every: int = 50            # steps between validation losses and checkpoints
     val_batches: int = 2            # batches in a validation loss
