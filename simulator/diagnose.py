@@ -50,7 +50,7 @@ def denoising_error(model: DiT, clips: torch.Tensor, captions: list[str], n_cont
     return rows
 
 
-def episode_clips(root: str | Path, size: tuple[int, int, int], per_scenario: int) -> tuple[torch.Tensor, list[str], list[str]]:
+def episode_clips(root: str | Path, size: tuple[int, int, int], per_scenario: int) -> tuple[torch.Tensor, list[str]]:
     """The first `per_scenario` episodes of every scenario under root, cut to `size` = (frames, height, width)
     (the model's window): episodes of another resolution or too short are one clear error."""
     frames, height, width = size
@@ -68,7 +68,7 @@ def episode_clips(root: str | Path, size: tuple[int, int, int], per_scenario: in
             raise SimulatorError(f"{f}: {ep.n_frames} frames of {ep.rgb.shape[1]}x{ep.rgb.shape[2]}, the model's window "
                                  f"is {frames} frames of {height}x{width}")
     clips = torch.stack([to_model_range(ep.rgb[:frames]) for ep in episodes])
-    return clips, [ep.caption for ep in episodes], [ep.episode_id for ep in episodes]
+    return clips, [ep.caption for ep in episodes]
 
 
 def run(checkpoint: str, episodes: str, per_scenario: int = 1, levels: tuple[float, ...] = LEVELS,
@@ -81,9 +81,9 @@ def run(checkpoint: str, episodes: str, per_scenario: int = 1, levels: tuple[flo
     if world.vae is not None:
         raise SimulatorError(f"{checkpoint}: a latent model; this diagnostic measures pixel-space denoisers")
     n_context = max(world.cfg.data.context)
-    clips, captions, ids = episode_clips(episodes, (world.window, world.height, world.width), per_scenario)
+    clips, captions = episode_clips(episodes, (world.window, world.height, world.width), per_scenario)
     rows = denoising_error(world.model, clips.to(world.device), captions, n_context, levels, seed)
-    lines = [f"{checkpoint}: {len(ids)} episodes, {n_context} context + {world.window - n_context} frames, "
+    lines = [f"{checkpoint}: {len(clips)} episodes, {n_context} context + {world.window - n_context} frames, "
              f"{rows[0]['moving_fraction']:.3f} of their pixels move; copying the last context frame gives "
              f"{rows[0]['copy_moving_mse']:.4f} MSE on them",
              "| t | MSE moving pixels | MSE still pixels | moving share of the error |", "|---|---|---|---|"]
