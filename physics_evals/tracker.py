@@ -89,9 +89,6 @@ def _hsv(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(flat, cv2.COLOR_RGB2HSV).reshape(rgb.shape)
 
 
-_hue_sat = _hsv  # the name older callers use
-
-
 def object_hsv(objects: list[dict]) -> np.ndarray:
     """(O, 3) HSV of each object's recorded colour."""
     if not objects:
