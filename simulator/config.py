@@ -89,6 +89,8 @@ class TrainConfig:
     context_noise: float = 0.0      # training: each clip's context is noised to a level drawn in [0, this]
                                     # (0 = clean context); see diffusion.py
     context_t: float = 0.0          # sampling: the level generated context frames are shown at (<= context_noise)
+    motion_weight: float = 0.0      # training loss: pixels that move after the context count 1 + this (the
+                                    # validation loss stays unweighted, so runs compare); see diffusion.flow_loss
     score_every: int = 0            # steps between default-suite scores of the checkpoint (0 = never; a multiple
                                     # of eval_every); runs `python -m physics_evals run` as a child process
     score_limit: int = 0            # episodes per task in those scores (0 = the whole default suite)
@@ -251,7 +253,7 @@ RANGES: dict[str, tuple] = {
     "data.episodes_per_scenario": _POSITIVE, "data.render_size": _POSITIVE, "data.render_frames": _POSITIVE,
     "data.fps": _POSITIVE, "data.val_every": _NON_NEGATIVE,
     "train.steps": _POSITIVE, "train.batch_size": _POSITIVE, "train.lr": _POSITIVE, "train.min_lr": _NON_NEGATIVE,
-    "train.warmup": _NON_NEGATIVE, "train.weight_decay": _NON_NEGATIVE, "train.grad_clip": _POSITIVE,
+    "train.warmup": _NON_NEGATIVE, "train.motion_weight": _NON_NEGATIVE, "train.weight_decay": _NON_NEGATIVE, "train.grad_clip": _POSITIVE,
     "train.ema": (0, 1, True), "train.caption_dropout": _UNIT, "train.t_std": _POSITIVE,
     "train.eval_every": _POSITIVE, "train.val_batches": _POSITIVE, "train.threads": _NON_NEGATIVE,
     "train.sample_steps": _POSITIVE, "train.guidance": _NON_NEGATIVE, "train.score_every": _NON_NEGATIVE,

@@ -17,11 +17,10 @@ from scenarios.episode import find_episodes, load_episode
 
 from .config import SimulatorError
 from .data import to_model_range
-from .diffusion import denoise, frame_times
+from .diffusion import denoise, frame_times, moving_pixels
 from .model import DiT
 from .tokenizer import encode_batch
 
-MOVING = 0.1  # a pixel moves when a channel differs from the last context frame by this ([-1, 1] units: 13 grey levels)
 LEVELS = (1.0, 0.75, 0.5, 0.25, 0.1)  # noise levels reported by default
 
 
@@ -33,7 +32,7 @@ def denoising_error(model: DiT, clips: torch.Tensor, captions: list[str], n_cont
     pixels' error of a copy of the last context frame. clips (B, T, H, W, 3) in [-1, 1]."""
     b, T = clips.shape[:2]
     base = clips[:, n_context - 1:n_context]
-    moving = ((clips[:, n_context:] - base).abs().amax(-1, keepdim=True) > MOVING).expand(-1, -1, -1, -1, 3)
+    moving = moving_pixels(clips, n_context).expand(-1, -1, -1, -1, 3)
     noise = torch.randn(clips.shape, generator=torch.Generator().manual_seed(seed)).to(clips.device)
     text = model.encode_text(encode_batch(captions, model.cfg.vocab_size, model.cfg.max_text_len).to(clips.device))
     copy = (clips[:, n_context:] - base).pow(2)[moving]

@@ -5,7 +5,7 @@ import torch
 
 from simulator.config import get_config
 from simulator.data import ClipSet
-from simulator.diffusion import denoise, flow_loss, guided_velocity, rollout, sample
+from simulator.diffusion import denoise, flow_loss, guided_velocity, moving_pixels, rollout, sample
 from simulator.model import DiT, DiTBlock, ShapeError
 from simulator.tokenizer import encode_batch
 
@@ -119,6 +119,22 @@ def test_loss_covers_only_generated_frames():
     assert torch.equal(flow_loss(model, x0, 3, text, t, other), base)
     other[:, 5] += 1.0  # a generated frame's target does count
     assert not torch.allclose(flow_loss(model, x0, 3, text, t, other), base)
+
+
+def test_motion_weight_is_a_weighted_mean_leaning_to_the_moving_pixels():
+    model = randomised(DiT(small_cfg().model))
+    x0 = torch.zeros(2, 8, 16, 16, 3)
+    x0[:, 3:, 4:8, 4:8] = 0.8  # a body that appears after the 3 context frames: 16 of 256 pixels move
+    noise, t, text = torch.randn_like(x0), torch.tensor([0.3, 0.8]), text_of(model, 2)
+    assert moving_pixels(x0, 3).float().mean() == 16 / 256
+    losses = [flow_loss(model, x0, 3, text, t, noise, motion_weight=w) for w in (0.0, 1.0, 4.0, 1e6)]
+    assert torch.equal(losses[0], flow_loss(model, x0, 3, text, t, noise))
+    steps = torch.stack(losses).diff()
+    assert (steps > 0).all() or (steps < 0).all()  # each larger weight moves it further towards the moving mean
+    everywhere = x0.clone()
+    everywhere[:, 3:] += 0.5  # every generated pixel moves: the weights are all equal, so no change
+    assert torch.allclose(flow_loss(model, everywhere, 3, text, t, noise, motion_weight=4.0),
+                          flow_loss(model, everywhere, 3, text, t, noise), rtol=1e-5)
 
 
 @pytest.mark.parametrize("target,pixel_head", [("delta", 0), ("delta", 4),
