@@ -102,6 +102,15 @@ _CHROMA = np.array([[1 / np.sqrt(2), -1 / np.sqrt(2), 0.0],
                     [1 / np.sqrt(6), 1 / np.sqrt(6), -2 / np.sqrt(6)]], np.float32)   # (2, 3)
 
 
+def chroma_along(rgb: np.ndarray, direction: np.ndarray) -> np.ndarray:
+    """(...,) float32: each pixel's chroma projected on `direction` (2,), in chroma units. Written out
+    channel by channel, not as a matrix product: BLAS rounds a product differently with the array's
+    shape, and a pixel's value must not depend on the rectangle it was computed in."""
+    w = (_CHROMA.T @ np.asarray(direction, np.float32)).astype(np.float32)   # (3,) weights of R, G, B
+    f = rgb.astype(np.float32)
+    return f[..., 0] * w[0] + f[..., 1] * w[1] + f[..., 2] * w[2]
+
+
 def _kernel(px: int) -> np.ndarray:
     return np.ones((2 * px + 1, 2 * px + 1), np.uint8)
 
@@ -311,9 +320,8 @@ def track(rgb: np.ndarray, objects: list[dict], cfg: TrackerConfig = TrackerConf
     def weight(o, ys, xs):
         """Soft coverage of object o in the rectangle (rows ys, cols xs) that holds all its raw pixels."""
         r = np.ascontiguousarray(raw[:, o, ys, xs])
-        chroma = rgb[:, ys, xs].astype(np.float32) @ _CHROMA.T         # (T, h, w, 2)
         norm = float(np.linalg.norm(ref_chroma[o]))
-        proj = chroma @ (ref_chroma[o] / norm)                         # (T, h, w) chroma along the object's
+        proj = chroma_along(rgb[:, ys, xs], ref_chroma[o] / norm)      # (T, h, w) chroma along the object's
         # full coverage: the mean chroma of its matched pixels inside it (off its edges, where
         # ringing and mixing live) over the clip. A codec that desaturates the whole clip lowers it
         # as much as the pixels, and since coverage is not clipped at 1, shading variation inside

@@ -225,12 +225,11 @@ def track_reference(rgb: np.ndarray, objects: list[dict], cfg: TrackerConfig = T
     raw = np.zeros((T, O, H, W), bool)
     weight = np.zeros((T, O, H, W), np.float32)
     if O:
-        chroma = rgb.astype(np.float32) @ _CHROMA.T            # (T, H, W, 2)
         ref_chroma = np.array([o["rgb"] for o in objects], np.float32) @ _CHROMA.T   # (O, 2)
         for o in np.flatnonzero(trackable):
             raw[:, o] = matched & (nearest == o)
             norm = float(np.linalg.norm(ref_chroma[o]))
-            proj = chroma @ (ref_chroma[o] / norm)             # (T, H, W) chroma along the object's
+            proj = tracker.chroma_along(rgb, ref_chroma[o] / norm)  # (T, H, W) chroma along the object's
             # full coverage: the mean chroma of its matched pixels inside it (off its edges, where
             # ringing and mixing live) over the clip. A codec that desaturates the whole clip lowers it
             # as much as the pixels, and since coverage is not clipped at 1, shading variation inside
