@@ -111,7 +111,7 @@ def score_job(job: Job, metrics: dict | None = None) -> list[dict]:
     base = {"model": job.model.name, "task": job.task.name, "episode_id": job.folder.name}
     if job.model.sample_seed is not None:  # one of several samples of the model (run --seeds)
         base["sample_seed"] = job.model.sample_seed
-    error, frames, episode = job.error, None, None
+    error, frames, episode, fmt = job.error, None, None, None
     if error is None:
         try:
             episode = load_episode(job.folder)
@@ -126,7 +126,8 @@ def score_job(job: Job, metrics: dict | None = None) -> list[dict]:
         except Exception as e:  # a model that crashes fails its own samples, not the run
             error = f"model {job.model.name} on {job.task.name}/{job.folder.name}: {type(e).__name__}: {e}"
     rows = []
-    clip = Clip(truth=episode, context=job.task.context, pred=frames) if error is None else None
+    clip = Clip(truth=episode, context=job.task.context, pred=frames,
+                subsampled_chroma=bool(fmt and fmt.get("subsampled_chroma"))) if error is None else None
     for name in job.metrics:
         row = {**base, "metric": name, "group": metrics[name].group}
         if error is not None:

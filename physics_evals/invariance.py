@@ -27,10 +27,10 @@ TOLERANCE = 1.0  # on one clip, a nuisance may move a metric's distance from per
 CLEAN, CEILING = "truth", "resimulated"
 
 
-def _rows(model: str, task, episode, frames: np.ndarray, cache: dict | None = None) -> list[dict]:
+def _rows(model: str, task, episode, frames: np.ndarray, subsampled_chroma: bool = False) -> list[dict]:
     """Sample rows of one clip, as the runner writes them."""
     from .metrics import METRICS, Clip
-    clip = Clip(episode, task.context, frames, cache=cache if cache is not None else {})
+    clip = Clip(episode, task.context, frames, subsampled_chroma)
     out = []
     for name in task.metrics:
         if name not in METRICS:
@@ -49,7 +49,7 @@ def episode_rows(task, folder: Path, nuisances: tuple[str, ...], seed: int = 0) 
     rows = _rows(CLEAN, task, ep, truth)
     rows += _rows(CEILING, task, ep, Resimulated(seed=seed).rollout(ep.rgb[:task.context], ep.caption, task, ep))
     for n in nuisances:
-        rows += _rows(n, task, ep, NUISANCES[n].apply(truth, task.fps))
+        rows += _rows(n, task, ep, NUISANCES[n].apply(truth, task.fps), NUISANCES[n].subsampled_chroma)
     return rows
 
 

@@ -25,6 +25,7 @@ class Nuisance:
     name: str
     description: str
     apply: Callable[[np.ndarray, float], np.ndarray]   # (frames (T, H, W, 3) uint8, fps) -> same shape
+    subsampled_chroma: bool = False  # stores colour at half resolution (4:2:0), as the file would say
 
 
 def _roundtrip(frames: np.ndarray, fps: float, write) -> np.ndarray:
@@ -103,12 +104,12 @@ def noise(sigma: float, seed: int = 0) -> Callable[[np.ndarray, float], np.ndarr
 
 
 NUISANCES: dict[str, Nuisance] = {n.name: n for n in [
-    Nuisance("mp4v", "OpenCV mp4v (MPEG-4 part 2), default quality", mp4v),
-    Nuisance("h264_high", "H.264 yuv420p at 1 bit/pixel/frame (about 60 kbit/s at 64x64, 15 fps)", h264(1.0)),
-    Nuisance("h264_mid", "H.264 yuv420p at 0.5 bit/pixel/frame", h264(0.5)),
-    Nuisance("h264_low", "H.264 yuv420p at 0.25 bit/pixel/frame", h264(0.25)),
-    Nuisance("jpeg75", "JPEG quality 75 per frame", jpeg(75)),
-    Nuisance("jpeg50", "JPEG quality 50 per frame", jpeg(50)),
+    Nuisance("mp4v", "OpenCV mp4v (MPEG-4 part 2), default quality", mp4v, True),
+    Nuisance("h264_high", "H.264 yuv420p at 1 bit/pixel/frame (about 60 kbit/s at 64x64, 15 fps)", h264(1.0), True),
+    Nuisance("h264_mid", "H.264 yuv420p at 0.5 bit/pixel/frame", h264(0.5), True),
+    Nuisance("h264_low", "H.264 yuv420p at 0.25 bit/pixel/frame", h264(0.25), True),
+    Nuisance("jpeg75", "JPEG quality 75 per frame", jpeg(75), True),
+    Nuisance("jpeg50", "JPEG quality 50 per frame", jpeg(50), True),
     Nuisance("half_res", "rendered at half size, enlarged by the harness (bilinear)", rescaled(0.5)),
     Nuisance("double_res", "rendered at double size (bicubic), shrunk by the harness (area)", rescaled(2.0)),
     Nuisance("blur0.5", "Gaussian blur, sigma 0.5 px", blur(0.5)),

@@ -106,12 +106,33 @@ def _read_mp4(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return np.stack(frames), t - t[0]  # (T, H, W, 3) uint8, seconds
 
 
-def source_format(frames: np.ndarray, times: np.ndarray | None, task) -> dict:
+def pixel_format(path: str | Path) -> str:
+    """How the file stores a pixel: "rgb24" for .npz, the video stream's format (e.g. "yuv420p") for .mp4."""
+    path = Path(path)
+    if path.suffix != ".mp4":
+        return "rgb24"
+    import av
+    try:
+        with av.open(str(path)) as container:
+            return str(container.streams.video[0].codec_context.pix_fmt or "unknown")
+    except (av.FFmpegError, IndexError, ValueError) as e:
+        raise RolloutError(f"{path}: corrupt video ({type(e).__name__}: {e})") from None
+
+
+def subsampled_chroma(pix_fmt: str) -> bool:
+    """Whether a pixel format stores colour at a lower resolution than brightness (4:2:0, 4:2:2, 4:1:1):
+    what nearly every H.264 and MPEG-4 video, and JPEG, deliver. The tracker then also counts
+    two-object colour mixtures (tracker.track's `mixtures`)."""
+    return any(k in pix_fmt for k in ("420", "422", "411", "410", "nv12", "nv21"))
+
+
+def source_format(frames: np.ndarray, times: np.ndarray | None, task, pix_fmt: str = "rgb24") -> dict:
     """What the file holds, as each sample records it."""
     fps = task.fps if times is None or len(times) < 2 else round(float((len(times) - 1) / (times[-1] - times[0])), 3) \
         if times[-1] > times[0] else None
     return {"height": int(frames.shape[1]), "width": int(frames.shape[2]), "n_frames": int(frames.shape[0]),
-            "fps": fps, "fps_stated": times is not None}
+            "fps": fps, "fps_stated": times is not None, "pixel_format": pix_fmt,
+            "subsampled_chroma": subsampled_chroma(pix_fmt)}
 
 
 def plan_resample(shape: tuple, times: np.ndarray | None, task, path) -> dict:
@@ -200,7 +221,7 @@ def load_rollout_with_format(path: str | Path, task) -> tuple[np.ndarray, dict]:
     what resampling did)."""
     frames, times = read_video(path)
     frames = _check_array(frames, path)
-    fmt = source_format(frames, times, task)
+    fmt = source_format(frames, times, task, pixel_format(path))
     plan = plan_resample(frames.shape, times, task, path)
     fmt["resampling"] = describe_plan(plan, fmt, task) or "none"
     return check_frames(resample(frames, times, task, path, plan), task, path), fmt

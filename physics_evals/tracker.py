@@ -19,6 +19,17 @@ sum of the weights (the soft area) and their first moments (the soft centroid) a
 chroma average leaves unchanged: sub-pixel centroids and areas that survive resampling. A pixel's
 weight goes to the one object its hue is nearest, so a neighbour of another colour never counts.
 
+Subsampled colour. Nearly every video codec, and JPEG, stores colour at half the resolution of
+brightness (4:2:0) and quantises it hard, which averages a small object's chroma with its neighbour's:
+a 15-20 px yellow ball beside a cyan pane comes out green, with no pixel of its own hue. Where the
+file says its colour is subsampled (`track(..., mixtures=True)`, set from the rollout's pixel format),
+a pixel whose hue lies between two objects' hues is unmixed in the chroma plane, c = a c_i + b c_j,
+and counts for the dominant object when it holds a real share of it, the two shares sum to no more
+than a mixture with grey allows (a new colour has more chroma), the other object shows nearby (a
+chroma block's reach), the pixel is not grey, and the two colours are not near opposites (yellow and
+blue mix to grey: nothing is left to unmix). Full-colour frames (npz rollouts, every built-in model)
+are never measured this way, so their scores are exactly those of the plain colour key.
+
 Pieces. Connected components (8-connectivity); for roles that come in pieces they are grouped across
 gaps of up to `group_px` pixels (at 64x64; scaled with the image), so a shard counts once it is
 clearly apart, not when a codec blurs a hairline crack open or shut. Components below a minimum area are specks;
@@ -69,6 +80,10 @@ class TrackerConfig:
     unknown_hue_gap: float = 15.0  # OpenCV hue units from every object's hue
     unknown_core: int = 3       # px at 64x64: an unknown blob must contain a square this wide
     unknown_frames: int = 3     # consecutive frames an unknown blob must persist (half of it in place)
+    mix_share: float = 0.35     # a two-object mixture pixel goes to the object with at least this share
+    mix_total: float = 1.25     # ... when the two shares sum to at most this (more chroma is a new colour)
+    mix_chroma: float = 0.2     # ... and its own chroma is at least this much of that object's (not grey)
+    mix_px: int = 8             # px at 64x64: the other object must be this near (a 4:2:0 JPEG block's reach)
 
     def scale(self, height: int, width: int) -> float:
         return min(height, width) / 64.0
@@ -296,9 +311,57 @@ def hue_lookup(ref: np.ndarray, trackable: np.ndarray) -> tuple[np.ndarray, np.n
     return d.argmin(1), d.min(1)
 
 
-def track(rgb: np.ndarray, objects: list[dict], cfg: TrackerConfig = TrackerConfig()) -> Tracks:
+def _mixtures(rgb, hue, candidate, raw, ref, ref_chroma, trackable, cfg):
+    """Pixels that are a mixture of two objects' colours: what 4:2:0 chroma and codec blocks make of a
+    small object beside another one of a different colour (a yellow ball on cyan glass turns green). A
+    candidate pixel (unmatched, bright) whose hue lies between two objects' hues is unmixed in the chroma
+    plane, c = a c_i + b c_j; it is object i's when a >= mix_share and a >= b, a + b <= mix_total (a
+    mixture of the two with grey has no more chroma than that: a new colour has), and object j shows
+    within mix_px pixels in that frame. Returns (owner, t, y, x) index arrays, or None."""
+    idx = np.flatnonzero(trackable)
+    if len(idx) < 2:
+        return None
+    order = idx[np.argsort(ref[idx, 0])]
+    hues = ref[order, 0]
+    # per hue value, the objects whose hues bracket it (going up and going down the hue circle)
+    up = np.searchsorted(hues, np.arange(180), side="left")
+    hi_obj, lo_obj = order[up % len(order)], order[(up - 1) % len(order)]
+    t_, y_, x_ = np.nonzero(candidate)
+    if not len(t_):
+        return None
+    H, W = rgb.shape[1:3]
+    reach = max(1, round(cfg.mix_px * cfg.scale(H, W)))
+    near = np.zeros_like(raw)
+    for o in idx:
+        if raw[:, o].any():
+            near[:, o] = _per_frame(cv2.dilate, raw[:, o], _kernel(reach))
+    h = hue[t_, y_, x_]
+    i, j = lo_obj[h], hi_obj[h]
+    c = rgb[t_, y_, x_].astype(np.float32) @ _CHROMA.T                     # (N, 2)
+    ci, cj = ref_chroma[i], ref_chroma[j]                                   # (N, 2)
+    det = ci[:, 0] * cj[:, 1] - ci[:, 1] * cj[:, 0]
+    ok = np.abs(det) > 1e-3
+    det = np.where(ok, det, 1.0)
+    a = (c[:, 0] * cj[:, 1] - c[:, 1] * cj[:, 0]) / det
+    b = (ci[:, 0] * c[:, 1] - ci[:, 1] * c[:, 0]) / det
+    win_i = a >= b
+    owner, other = np.where(win_i, i, j), np.where(win_i, j, i)
+    share = np.maximum(a, b)
+    # nearly opposite colours (yellow and blue) mix to grey: no chroma is left to unmix
+    cos = (ci * cj).sum(1) / np.maximum(np.linalg.norm(ci, axis=1) * np.linalg.norm(cj, axis=1), 1e-6)
+    strong = np.linalg.norm(c, axis=1) >= cfg.mix_chroma * np.linalg.norm(ref_chroma[owner], axis=1)
+    keep = ok & (i != j) & (cos >= -0.8) & strong & (np.minimum(a, b) >= 0) & (share >= cfg.mix_share) \
+        & (a + b <= cfg.mix_total)
+    keep &= near[t_, other, y_, x_]
+    if not keep.any():
+        return None
+    return owner[keep], t_[keep], y_[keep], x_[keep]
+
+
+def track(rgb: np.ndarray, objects: list[dict], cfg: TrackerConfig = TrackerConfig(), mixtures: bool = False) -> Tracks:
     """Per-object masks, soft coverage, areas, centroids, presence and piece counts from RGB frames
-    (T, H, W, 3) uint8."""
+    (T, H, W, 3) uint8. mixtures: the frames were delivered with subsampled colour (4:2:0 video, JPEG),
+    so a pixel that mixes two nearby objects' colours counts for the dominant one (_mixtures)."""
     if rgb.ndim != 4 or rgb.shape[-1] != 3 or rgb.dtype != np.uint8:
         raise ValueError(f"track expects (T, H, W, 3) uint8 frames, got {rgb.dtype}{list(rgb.shape)}")
     T, H, W, _ = rgb.shape
@@ -316,6 +379,14 @@ def track(rgb: np.ndarray, objects: list[dict], cfg: TrackerConfig = TrackerConf
     for o in np.flatnonzero(trackable):
         raw[:, o] = matched & (nearest == o)
     ref_chroma = np.array([o["rgb"] for o in objects], np.float32).reshape(-1, 3) @ _CHROMA.T   # (O, 2)
+    mixed = _mixtures(rgb, hue, bright & ~matched, raw, ref, ref_chroma, trackable, cfg) if mixtures else None
+    if mixed is not None:
+        owner, t_, y_, x_ = mixed
+        raw[t_, owner, y_, x_] = True
+        nearest = nearest.copy()
+        nearest[t_, y_, x_] = owner
+        matched = matched.copy()
+        matched[t_, y_, x_] = True
 
     def weight(o, ys, xs):
         """Soft coverage of object o in the rectangle (rows ys, cols xs) that holds all its raw pixels."""
@@ -334,7 +405,7 @@ def track(rgb: np.ndarray, objects: list[dict], cfg: TrackerConfig = TrackerConf
         k = float(np.mean(pool, dtype=np.float64)) if pool.size else norm
         return np.where(nearest[:, ys, xs] == o, np.clip(proj / max(k, 1e-3), 0.0, cfg.max_coverage), 0.0)
 
-    unknown = (sat >= cfg.unknown_saturation) & bright & (hue_gap > cfg.unknown_hue_gap)
+    unknown = (sat >= cfg.unknown_saturation) & bright & (hue_gap > cfg.unknown_hue_gap) & ~matched
     sc = cfg.scale(H, W)
     n_unknown = _unknown_blobs(unknown, max(2, round(cfg.unknown_core * sc)), cfg.unknown_frames)
     return masks_to_tracks(raw, [o["id"] for o in objects], trackable, cfg.min_area(H, W), n_unknown,
@@ -351,12 +422,14 @@ def tracks_from_seg(seg: np.ndarray, objects: list[dict], min_area: int = 1) -> 
     return masks_to_tracks(raw, [o["id"] for o in objects], np.ones(len(objects), bool), min_area)
 
 
-def validate(rgb: np.ndarray, seg: np.ndarray, objects: list[dict], cfg: TrackerConfig = TrackerConfig()) -> dict:
+def validate(rgb: np.ndarray, seg: np.ndarray, objects: list[dict], cfg: TrackerConfig = TrackerConfig(),
+             mixtures: bool = False) -> dict:
     """Tracker vs true segmentation, per trackable object: mean IoU over frames where either mask is
     non-empty, mean and max centroid error (px) over frames where the object is visible in both,
     relative soft-area error, and presence agreement (the truth's presence: at least the tracker's
-    appearance area). rgb may be degraded frames of the same clip: the truth's masks still hold."""
-    pred = track(rgb, objects, cfg)
+    appearance area). rgb may be degraded frames of the same clip: the truth's masks still hold
+    (mixtures: as `track`'s, for frames delivered with subsampled colour)."""
+    pred = track(rgb, objects, cfg, mixtures)
     H, W = seg.shape[1:3]
     true = tracks_from_seg(seg, objects, cfg.min_area(H, W))
     on = np.where([o.get("role") not in PIECE_ROLES for o in objects], cfg.present_area(H, W), cfg.min_area(H, W))

@@ -81,16 +81,22 @@ def validate_folder(root: Path, expected: list[Expected], require_all_tasks: boo
                 problems.append(f"{model_dir / e.name}: missing task folder ({len(e.episode_ids)} episodes expected)")
                 continue
             plans: dict[str, list[str]] = {}  # what resampling will do -> episodes it does it to
+            subsampled: dict[str, int] = {}    # pixel format with subsampled colour -> rollouts in it
             for eid in e.episode_ids:
                 try:
                     _, fmt = load_rollout_with_format(find_rollout(model.root, model.folder, e.name, eid), e)
                     plans.setdefault(fmt["resampling"], []).append(eid)
+                    if fmt["subsampled_chroma"]:
+                        subsampled[fmt["pixel_format"]] = subsampled.get(fmt["pixel_format"], 0) + 1
                     n_ok += 1
                 except RolloutError as err:
                     problems.append(str(err))
             for plan, eids in plans.items():
                 if plan != "none":
                     notes.append(f"note: {model_dir / e.name}: will resample {len(eids)} rollouts: {plan}")
+            for pix_fmt, n in subsampled.items():
+                notes.append(f"note: {model_dir / e.name}: {n} rollouts store colour at lower resolution ({pix_fmt}): "
+                             "the tracker counts a pixel mixing two nearby objects' colours for the dominant one")
             extra = sorted(p.name for p in (model_dir / e.name).iterdir()
                            if p.is_file() and p.stem not in e.episode_ids)
             if extra:

@@ -94,7 +94,7 @@ def test_export_then_validate_round_trips(tmp_path, roots, capsys):
     assert "2 rollouts ok, 0 problems" in capsys.readouterr().out
     # the same check from the suite's own tasks
     assert main(["validate", str(outside), "--tasks", "gravity-drop", "--limit", "2"]) == 0
-    capsys.readouterr()
+    assert "1 rollouts store colour at lower resolution (yuv420p)" in capsys.readouterr().err
     # and the outside model scores through run
     assert main(["run", "--tasks", "gravity-drop", "--limit", "2", "--models", f"rollouts:{outside}",
                  "--workers", "1", "--no-progress", "--no-report", *roots]) == 0

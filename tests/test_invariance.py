@@ -37,16 +37,13 @@ def test_tracker_masks_hold_on_degraded_truth(episodes, degraded):
     for ep in episodes:
         for n in NUISANCES:
             frames = np.concatenate([ep.rgb[:CONTEXT], degraded[(ep.episode_id, n)]])
-            for oid, v in tracker.validate(frames, ep.seg, ep.objects).items():
+            for oid, v in tracker.validate(frames, ep.seg, ep.objects, mixtures=NUISANCES[n].subsampled_chroma).items():
                 if v["n_visible_frames"] < 4:
                     continue
                 assert v["iou"] > 0.6, (ep.episode_id, n, oid, v)
                 assert v["centroid_error_px"] < 1.0, (ep.episode_id, n, oid, v)
 
 
-# At 0.25 bit per pixel (15 kbit/s at 64x64) H.264 leaves a 20 px ball on a stroke of another colour
-# without a pixel of its own hue for a frame or two: it counts as gone (measured: brush, strike).
-HARSHEST = ("h264_low",)
 
 
 def _moved_beyond_tolerance(episodes, degraded, nuisances):
@@ -54,7 +51,7 @@ def _moved_beyond_tolerance(episodes, degraded, nuisances):
     for ep in episodes:
         clean = evaluate(Clip(ep, CONTEXT, ep.rgb[CONTEXT:]))
         for n in nuisances:
-            values = evaluate(Clip(ep, CONTEXT, degraded[(ep.episode_id, n)]))
+            values = evaluate(Clip(ep, CONTEXT, degraded[(ep.episode_id, n)], NUISANCES[n].subsampled_chroma))
             for name, m in METRICS.items():
                 if m.group not in ("permanence", "plausibility") or math.isnan(clean[name]):
                     continue
@@ -66,16 +63,12 @@ def _moved_beyond_tolerance(episodes, degraded, nuisances):
 
 
 def test_each_nuisance_keeps_each_metric_within_its_tolerance(episodes, degraded):
-    checked, beyond = _moved_beyond_tolerance(episodes, degraded, [n for n in NUISANCES if n not in HARSHEST])
+    """H.264 at 0.25 bit per pixel included: it used to leave a 20 px ball on a stroke of another colour
+    without a pixel of its own hue for a frame or two (brush, strike); the mixture rule for subsampled
+    colour keeps it."""
+    checked, beyond = _moved_beyond_tolerance(episodes, degraded, list(NUISANCES))
     assert not beyond, beyond
     assert len(checked) >= 14
-
-
-@pytest.mark.xfail(reason="known limit: H.264 at 0.25 bit/pixel erases small objects next to other colours",
-                   strict=False)
-def test_the_harshest_codec_keeps_each_metric_within_its_tolerance(episodes, degraded):
-    _, beyond = _moved_beyond_tolerance(episodes, degraded, HARSHEST)
-    assert not beyond, beyond
 
 
 # Known limit: shards a pixel or two apart merge under any lossy codec at 64x64, so the piece count of
@@ -94,8 +87,9 @@ def test_each_violation_is_still_caught_through_each_nuisance(episodes, kind):
         if twin is None:
             continue
         for n in ("h264_mid", "mp4v", "jpeg50", "blur1", "half_res", "noise"):
-            truth_clip = Clip(ep, CONTEXT, NUISANCES[n].apply(ep.rgb[CONTEXT:], SPEC.fps))
-            twin_clip = Clip(ep, CONTEXT, NUISANCES[n].apply(twin, SPEC.fps))
+            sub = NUISANCES[n].subsampled_chroma
+            truth_clip = Clip(ep, CONTEXT, NUISANCES[n].apply(ep.rgb[CONTEXT:], SPEC.fps), sub)
+            twin_clip = Clip(ep, CONTEXT, NUISANCES[n].apply(twin, SPEC.fps), sub)
             ok = {m: probes.ranks_truth_first(m, METRICS[m](truth_clip), METRICS[m](twin_clip))
                   for m in probe.catches if not math.isnan(METRICS[m](truth_clip)) and m not in PIECE_COUNT}
             assert ok and all(ok.values()), (kind, ep.episode_id, n, ok)
@@ -127,10 +121,11 @@ def test_a_2x_30fps_longer_h264_of_the_truth_scores_as_the_truth(tmp_path):
         write_h264(path, big, 30)
         frames, fmt = load_rollout_with_format(path, task)
         assert (fmt["height"], fmt["fps"], fmt["n_frames"]) == (128, 30.0, 2 * horizon + 10)
+        assert fmt["pixel_format"] == "yuv420p" and fmt["subsampled_chroma"]
         assert "by timestamp" in fmt["resampling"] and "area resize 128x128 -> 64x64" in fmt["resampling"]
         resim = Resimulated().rollout(ep.rgb[:CONTEXT], ep.caption, task, ep)
         for model, f in (("mp4", frames), ("resimulated", resim)):
-            for metric, v in evaluate(Clip(ep, CONTEXT, f)).items():
+            for metric, v in evaluate(Clip(ep, CONTEXT, f, model == "mp4")).items():
                 rows.append({"model": model, "task": name, "episode_id": ep.episode_id, "metric": metric,
                              "group": METRICS[metric].group, "value": None if math.isnan(v) else v, "status": "ok"})
     summary = summarize_samples(rows, METRICS)["mp4"]
@@ -152,6 +147,79 @@ def test_an_outside_rollout_records_its_own_format_and_a_short_one_names_its_fil
     assert (frames == ep.rgb[CONTEXT:]).all()                       # the centre crop is the truth itself
     fmt = model.source_format(task, ep.episode_id)
     assert (fmt["width"], fmt["height"]) == (128, 64) and "centre-crop 128x64 to 64x64" in fmt["resampling"]
+    assert fmt["pixel_format"] == "rgb24" and not fmt["subsampled_chroma"]     # npz frames are full colour
     np.savez(tmp_path / "m" / "drop" / f"{ep.episode_id}.npz", rgb=ep.rgb[CONTEXT:CONTEXT + 10], fps=15)
     with pytest.raises(RolloutError, match=rf"{ep.episode_id}\.npz: 10 frames, task drop needs 16 at 15 fps: too short"):
         model.rollout(None, None, task, ep)
+
+
+def _thrown_strike_episode(k: int = 0):
+    from physics_evals.episodes import select_tasks
+    task = select_tasks("default", ["shatter-thrown"])[0]
+    job = task.jobs()[k]
+    return task, scenarios.generate_episode(job.scenario, job.seed, task.render_spec)
+
+
+def test_a_small_ball_on_glass_survives_subsampled_colour():
+    """JPEG 50 (4:2:0) averages the chroma of a 15-20 px yellow ball with the cyan pane it flies past:
+    it comes out green, no pixel of its own hue. Counted as a two-object mixture, it stays present in
+    every frame the truth shows it; without that rule most of the clip loses it (the test can fail)."""
+    task, ep = _thrown_strike_episode()
+    truth = ep.rgb[task.context:]
+    degraded = NUISANCES["jpeg50"].apply(truth, task.fps)
+    ball = next(i for i, o in enumerate(ep.objects) if o["role"] == "projectile")
+    seen = tracker.track(truth, ep.objects).present[:, ball]
+    assert seen.all()
+    lost = lambda mix: int((seen & ~tracker.track(degraded, ep.objects, mixtures=mix).present[:, ball]).sum())  # noqa: E731
+    assert lost(True) == 0 and lost(False) >= len(truth) // 3
+
+
+@pytest.mark.parametrize("task_name, k", [("occlusion-pass-behind", 2), ("occlusion-multi-object-ood", 2)])
+def test_mixtures_do_not_show_a_hidden_object(task_name, k):
+    """Where an occluder's colour meets another colour, their codec mixture can take a third object's
+    hue (blue and green around a hidden cyan-green ball; a faint tint on blue where a yellow ball hides).
+    The rule must not call that object seen: these two episodes did before the grey and opposite-colour
+    checks (measured: 12 and 4 px for 6-9 hidden frames)."""
+    from physics_evals.episodes import select_tasks
+    task = select_tasks("default", [task_name])[0]
+    job = task.jobs()[k]
+    ep = scenarios.generate_episode(job.scenario, job.seed, task.render_spec)
+    truth = tracker.track(ep.rgb[task.context:], ep.objects)
+    clear = ~truth.uncertain()
+    for n in ("mp4v", "h264_mid", "jpeg50"):
+        got = tracker.track(NUISANCES[n].apply(ep.rgb[task.context:], task.fps), ep.objects, mixtures=True)
+        assert not (got.present & ~truth.present & clear).any(), n
+
+
+def test_a_new_colour_beside_two_objects_stays_unknown():
+    """A green block (no object's colour) on the edge of a cyan pane, by a yellow ball: its pixels are not
+    a mixture of the two (more chroma than any mix of them has), so it is still a spawned unknown blob,
+    sharp or through JPEG 50."""
+    objects = [{"id": 0, "rgb": [13, 217, 235], "role": "glass"}, {"id": 1, "rgb": [235, 217, 13], "role": "projectile"}]
+    rgb = np.full((4, 64, 64, 3), 135, np.uint8)
+    rgb[:, 16:48, 8:30] = objects[0]["rgb"]
+    rgb[:, 30:35, 30:34] = objects[1]["rgb"]
+    rgb[:, 20:28, 30:38] = (26, 200, 26)
+    for frames in (rgb, NUISANCES["jpeg50"].apply(rgb, 15)):
+        assert (tracker.track(frames, objects, mixtures=True).n_unknown == 1).all()
+
+
+def test_run_scores_a_video_rollout_with_its_colour_subsampling(tmp_path):
+    """score_job tells the tracker what the file says: an H.264 (yuv420p) rollout is measured with the
+    mixture rule, and its sample records the pixel format."""
+    from physics_evals.evaluate import Job, score_job
+    from physics_evals.models.external import RolloutFolder
+    task, ep = _thrown_strike_episode()
+    folder = ep.save(tmp_path / "episodes")
+    truth = ep.rgb[task.context:]
+    (tmp_path / "m" / task.name).mkdir(parents=True)
+    rate = 0.15 * truth.shape[1] * truth.shape[2] * task.fps    # bits per second: 0.15 bit per pixel
+    write_h264(tmp_path / "m" / task.name / f"{ep.episode_id}.mp4", truth, task.fps, bit_rate=int(rate))
+    model = RolloutFolder(tmp_path, "m")
+    names = ("presence_accuracy", "spawn_vanish_rate")
+    rows = {r["metric"]: r for r in score_job(Job(model, task, folder, names, tmp_path / "cache"))}
+    assert rows["presence_accuracy"]["source_format"]["pixel_format"] == "yuv420p"
+    frames, _ = load_rollout_with_format(tmp_path / "m" / task.name / f"{ep.episode_id}.mp4", task)
+    want = {mix: {m: METRICS[m](Clip(ep, task.context, frames, mix)) for m in names} for mix in (True, False)}
+    assert want[True] != want[False]        # the rule matters on this clip, so the check below can fail
+    assert {m: rows[m]["value"] for m in names} == want[True]

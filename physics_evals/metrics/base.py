@@ -30,6 +30,7 @@ class Clip:
     truth: Episode
     context: int                 # number of context frames the model was given
     pred: np.ndarray             # (T_pred, H, W, 3) uint8, the model's frames
+    subsampled_chroma: bool = False  # delivered with colour at a lower resolution (4:2:0 video, JPEG)
     cache: dict = field(default_factory=dict, repr=False)  # per-clip memo (tracks, motion masks)
 
     @property

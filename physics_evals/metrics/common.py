@@ -48,7 +48,7 @@ def tracks(clip: Clip) -> tuple[Tracks, Tracks]:
     """(truth, rollout) tracks over frames 0 .. context + horizon - 1."""
     def compute():
         context, truth = truth_tracks(clip)
-        return truth, context.then(track(clip.pred, clip.truth.objects))
+        return truth, context.then(track(clip.pred, clip.truth.objects, mixtures=clip.subsampled_chroma))
     return clip.memo("tracks", compute)
 
 
