@@ -27,8 +27,13 @@ a pixel whose hue lies between two objects' hues is unmixed in the chroma plane,
 and counts for the dominant object when it holds a real share of it, the two shares sum to no more
 than a mixture with grey allows (a new colour has more chroma), the other object shows nearby (a
 chroma block's reach), the pixel is not grey, and the two colours are not near opposites (yellow and
-blue mix to grey: nothing is left to unmix). Full-colour frames (npz rollouts, every built-in model)
-are never measured this way, so their scores are exactly those of the plain colour key.
+blue mix to grey: nothing is left to unmix). The soft coverage is unmixed the same way: in a pixel that
+mixes an object with a neighbour, the object's share (not its colour's projection, which the
+neighbour's chroma pulls down) is its coverage, wherever the pixel's hue lies. Unmixing is linear, so
+the chroma that 4:2:0 moves from an object's edge into its neighbour comes back to it: a ball resting
+on a coloured support keeps its centroid (by colour alone it rises 0.7 px). Full-colour frames (npz
+rollouts, every built-in model) are never measured this way, so their scores are exactly those of the
+plain colour key.
 
 Pieces. Connected components (8-connectivity); for roles that come in pieces they are grouped across
 gaps of up to `group_px` pixels (at 64x64; scaled with the image), so a shard counts once it is
@@ -311,7 +316,25 @@ def hue_lookup(ref: np.ndarray, trackable: np.ndarray) -> tuple[np.ndarray, np.n
     return d.argmin(1), d.min(1)
 
 
-def _mixtures(rgb, hue, candidate, raw, ref, ref_chroma, trackable, cfg):
+def _near(raw: np.ndarray, trackable: np.ndarray, cfg: TrackerConfig) -> np.ndarray:
+    """(T, O, H, W): within mix_px pixels of each trackable object's raw pixels in that frame."""
+    H, W = raw.shape[2:]
+    reach = max(1, round(cfg.mix_px * cfg.scale(H, W)))
+    near = np.zeros_like(raw)
+    for o in np.flatnonzero(trackable):
+        if raw[:, o].any():
+            near[:, o] = _per_frame(cv2.dilate, raw[:, o], _kernel(reach))
+    return near
+
+
+def _unmix(c0, c1, ci, cj):
+    """Shares (a, b) of chroma (c0, c1) as a ci + b cj (ci, cj: (..., 2) or (2,)); det ~ 0 gives nan."""
+    det = ci[..., 0] * cj[..., 1] - ci[..., 1] * cj[..., 0]
+    det = np.where(np.abs(det) > 1e-3, det, np.nan)
+    return (c0 * cj[..., 1] - c1 * cj[..., 0]) / det, (ci[..., 0] * c1 - ci[..., 1] * c0) / det
+
+
+def _mixtures(rgb, hue, candidate, near, ref, ref_chroma, trackable, cfg):
     """Pixels that are a mixture of two objects' colours: what 4:2:0 chroma and codec blocks make of a
     small object beside another one of a different colour (a yellow ball on cyan glass turns green). A
     candidate pixel (unmatched, bright) whose hue lies between two objects' hues is unmixed in the chroma
@@ -329,21 +352,13 @@ def _mixtures(rgb, hue, candidate, raw, ref, ref_chroma, trackable, cfg):
     t_, y_, x_ = np.nonzero(candidate)
     if not len(t_):
         return None
-    H, W = rgb.shape[1:3]
-    reach = max(1, round(cfg.mix_px * cfg.scale(H, W)))
-    near = np.zeros_like(raw)
-    for o in idx:
-        if raw[:, o].any():
-            near[:, o] = _per_frame(cv2.dilate, raw[:, o], _kernel(reach))
     h = hue[t_, y_, x_]
     i, j = lo_obj[h], hi_obj[h]
     c = rgb[t_, y_, x_].astype(np.float32) @ _CHROMA.T                     # (N, 2)
     ci, cj = ref_chroma[i], ref_chroma[j]                                   # (N, 2)
-    det = ci[:, 0] * cj[:, 1] - ci[:, 1] * cj[:, 0]
-    ok = np.abs(det) > 1e-3
-    det = np.where(ok, det, 1.0)
-    a = (c[:, 0] * cj[:, 1] - c[:, 1] * cj[:, 0]) / det
-    b = (ci[:, 0] * c[:, 1] - ci[:, 1] * c[:, 0]) / det
+    a, b = _unmix(c[:, 0], c[:, 1], ci, cj)
+    ok = np.isfinite(a)
+    a, b = np.nan_to_num(a), np.nan_to_num(b)
     win_i = a >= b
     owner, other = np.where(win_i, i, j), np.where(win_i, j, i)
     share = np.maximum(a, b)
@@ -356,6 +371,31 @@ def _mixtures(rgb, hue, candidate, raw, ref, ref_chroma, trackable, cfg):
     if not keep.any():
         return None
     return owner[keep], t_[keep], y_[keep], x_[keep]
+
+
+def _shared_amount(rgb, hue, o, near, ref, ref_chroma, trackable, cfg, amount, use):
+    """Object o's chroma in each pixel of a rectangle where another object p shows nearby and the pixel
+    mixes the two (p's share at least 0.1, shares summing to at most mix_total): a, from unmixing
+    c = a c_o + b c_p, in the units of `amount` (chroma along o's direction). Unmixing is linear, so
+    what 4:2:0 moves from o's edge into p's pixels comes back to o: its area and centroid hold. Where
+    several objects qualify, the one nearest the pixel's hue; elsewhere `amount` and `use` stand."""
+    c0 = chroma_along(rgb, np.array([1.0, 0.0], np.float32))
+    c1 = chroma_along(rgb, np.array([0.0, 1.0], np.float32))
+    co = ref_chroma[o]
+    gap = np.full(hue.shape, np.inf, np.float32)
+    amount, use = amount.copy(), use.copy()
+    for p in np.flatnonzero(trackable):
+        cp = ref_chroma[p]
+        if p == o or not near[:, p].any() or np.dot(co, cp) < -0.8 * np.linalg.norm(co) * np.linalg.norm(cp):
+            continue
+        a, b = _unmix(c0, c1, co, cp)
+        d = np.abs(hue.astype(np.float32) - ref[p, 0])
+        d = np.minimum(d, 180.0 - d)
+        ok = near[:, p] & (b >= 0.1) & (a >= 0) & (a + b <= cfg.mix_total) & (d < gap)
+        amount = np.where(ok, a * np.linalg.norm(co), amount)
+        use |= ok
+        gap = np.where(ok, d, gap)
+    return amount, use
 
 
 def track(rgb: np.ndarray, objects: list[dict], cfg: TrackerConfig = TrackerConfig(), mixtures: bool = False) -> Tracks:
@@ -379,7 +419,8 @@ def track(rgb: np.ndarray, objects: list[dict], cfg: TrackerConfig = TrackerConf
     for o in np.flatnonzero(trackable):
         raw[:, o] = matched & (nearest == o)
     ref_chroma = np.array([o["rgb"] for o in objects], np.float32).reshape(-1, 3) @ _CHROMA.T   # (O, 2)
-    mixed = _mixtures(rgb, hue, bright & ~matched, raw, ref, ref_chroma, trackable, cfg) if mixtures else None
+    near = _near(raw, trackable, cfg) if mixtures else None
+    mixed = _mixtures(rgb, hue, bright & ~matched, near, ref, ref_chroma, trackable, cfg) if mixtures else None
     if mixed is not None:
         owner, t_, y_, x_ = mixed
         raw[t_, owner, y_, x_] = True
@@ -403,7 +444,11 @@ def track(rgb: np.ndarray, objects: list[dict], cfg: TrackerConfig = TrackerConf
         inner = _per_frame(cv2.erode, r, _K5)
         pool = proj[inner] if inner.sum() >= 8 else proj[r]
         k = float(np.mean(pool, dtype=np.float64)) if pool.size else norm
-        return np.where(nearest[:, ys, xs] == o, np.clip(proj / max(k, 1e-3), 0.0, cfg.max_coverage), 0.0)
+        amount, use = proj, nearest[:, ys, xs] == o
+        if near is not None:
+            amount, use = _shared_amount(rgb[:, ys, xs], hue[:, ys, xs], o, near[:, :, ys, xs], ref, ref_chroma,
+                                         trackable, cfg, amount, use)
+        return np.where(use, np.clip(amount / max(k, 1e-3), 0.0, cfg.max_coverage), 0.0)
 
     unknown = (sat >= cfg.unknown_saturation) & bright & (hue_gap > cfg.unknown_hue_gap) & ~matched
     sc = cfg.scale(H, W)
