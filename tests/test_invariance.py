@@ -153,9 +153,10 @@ def test_an_outside_rollout_records_its_own_format_and_a_short_one_names_its_fil
         model.rollout(None, None, task, ep)
 
 
-def _thrown_strike_episode(k: int = 0):
+def _task_episode(task_name: str, k: int = 0):
+    """(task, its k-th held-out episode of the default suite), generated."""
     from physics_evals.episodes import select_tasks
-    task = select_tasks("default", ["shatter-thrown"])[0]
+    task = select_tasks("default", [task_name])[0]
     job = task.jobs()[k]
     return task, scenarios.generate_episode(job.scenario, job.seed, task.render_spec)
 
@@ -164,7 +165,7 @@ def test_a_small_ball_on_glass_survives_subsampled_colour():
     """JPEG 50 (4:2:0) averages the chroma of a 15-20 px yellow ball with the cyan pane it flies past:
     it comes out green, no pixel of its own hue. Counted as a two-object mixture, it stays present in
     every frame the truth shows it; without that rule most of the clip loses it (the test can fail)."""
-    task, ep = _thrown_strike_episode()
+    task, ep = _task_episode("shatter-thrown")
     truth = ep.rgb[task.context:]
     degraded = NUISANCES["jpeg50"].apply(truth, task.fps)
     ball = next(i for i, o in enumerate(ep.objects) if o["role"] == "projectile")
@@ -180,10 +181,7 @@ def test_mixtures_do_not_show_a_hidden_object(task_name, k):
     hue (blue and green around a hidden cyan-green ball; a faint tint on blue where a yellow ball hides).
     The rule must not call that object seen: these two episodes did before the grey and opposite-colour
     checks (measured: 12 and 4 px for 6-9 hidden frames)."""
-    from physics_evals.episodes import select_tasks
-    task = select_tasks("default", [task_name])[0]
-    job = task.jobs()[k]
-    ep = scenarios.generate_episode(job.scenario, job.seed, task.render_spec)
+    task, ep = _task_episode(task_name, k)
     truth = tracker.track(ep.rgb[task.context:], ep.objects)
     clear = ~truth.uncertain()
     for n in ("mp4v", "h264_mid", "jpeg50"):
@@ -209,7 +207,7 @@ def test_run_scores_a_video_rollout_with_its_colour_subsampling(tmp_path):
     mixture rule, and its sample records the pixel format."""
     from physics_evals.evaluate import Job, score_job
     from physics_evals.models.external import RolloutFolder
-    task, ep = _thrown_strike_episode()
+    task, ep = _task_episode("brush-ood", 1)     # a lime brush on green paint
     folder = ep.save(tmp_path / "episodes")
     truth = ep.rgb[task.context:]
     (tmp_path / "m" / task.name).mkdir(parents=True)
@@ -229,13 +227,26 @@ def test_subsampled_colour_keeps_a_resting_ball_centroid():
     """JPEG 50 (4:2:0) bleeds the bottom of a yellow ball into the magenta support it rests on: measured
     by its own colour alone, the ball's centroid rises by 0.7 px, a trajectory error the physics does not
     have. Unmixing the shared pixels (linear, so the bled chroma comes back) keeps it within 0.3 px."""
-    from physics_evals.episodes import select_tasks
-    task = select_tasks("default", ["gravity-rest"])[0]
-    job = task.jobs()[1]
-    ep = scenarios.generate_episode(job.scenario, job.seed, task.render_spec)
+    task, ep = _task_episode("gravity-rest", 1)
     truth = ep.rgb[task.context:]
     degraded = NUISANCES["jpeg50"].apply(truth, task.fps)
     ball = next(i for i, o in enumerate(ep.objects) if o["role"] == "projectile")
     want = tracker.track(truth, ep.objects).centroid[:, ball]
     shift = lambda mix: np.abs(tracker.track(degraded, ep.objects, mixtures=mix).centroid[:, ball] - want).mean(0)  # noqa: E731
     assert (shift(True) < 0.3).all() and shift(False)[1] > 0.5
+
+
+def test_h264_gives_the_same_stream_every_time(tmp_path):
+    """The same frames encoded again give the same stream: the probes' H.264 rows and every exported
+    context video are reproducible. (x264 with its default lookahead gave 2-7 different streams in 15
+    encodes of this clip in one process.)"""
+    import hashlib
+
+    import av
+    frames = scenarios.generate_episode("strike", 1, SPEC).rgb
+    digests = set()
+    for _ in range(10):
+        write_h264(tmp_path / "clip.mp4", frames, 15, bit_rate=15_000)
+        with av.open(str(tmp_path / "clip.mp4")) as c:
+            digests.add(hashlib.sha256(b"".join(bytes(p) for p in c.demux(c.streams.video[0]))).hexdigest())
+    assert len(digests) == 1
