@@ -275,8 +275,7 @@ def write_mp4(path: str | Path, frames: np.ndarray, fps: float) -> None:
 def write_h264(path: str | Path, frames: np.ndarray, fps: float, bit_rate: int | None = None, crf: int = 23) -> None:
     """Write (T, H, W, 3) uint8 RGB frames as an H.264 mp4 (PyAV/libx264, yuv420p: chroma at half
     resolution, as nearly every real video has), atomically; `bit_rate` (bits/s) replaces the
-    constant-quality `crf` when given. H and W must be even (4:2:0). Deterministic: the same frames
-    give the same file."""
+    constant-quality `crf` when given. H and W must be even (4:2:0)."""
     import fractions
     import os
     import tempfile
@@ -293,14 +292,10 @@ def write_h264(path: str | Path, frames: np.ndarray, fps: float, bit_rate: int |
         with av.open(tmp, "w", format="mp4") as out:
             stream = out.add_stream("libx264", rate=fractions.Fraction(fps).limit_denominator(1001))
             stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-            # one thread and no rate-control lookahead: otherwise the same frames, encoded again in the
-            # same process, gave a different stream 1 time in 3 (the probes' H.264 rows moved by 0.4)
-            options = {"threads": "1", "x264-params": "rc-lookahead=0"}
             if bit_rate:
                 stream.bit_rate = int(bit_rate)
             else:
-                options["crf"] = str(crf)
-            stream.options = options
+                stream.options = {"crf": str(crf)}
             for f in frames:
                 out.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="rgb24")))
             out.mux(stream.encode())
