@@ -12,7 +12,8 @@
 Like Physics-IQ's switch frames: the model sees the scene up to the switch frame and must continue it.
 A user of any video model continues each context for `horizon` frames (or any length, size and
 frame rate that covers the horizon's duration: the harness resamples by the manifest's rule) and writes
-<rollouts>/<model>/<task>/<episode_id>.npz (rgb uint8 [T, H, W, 3], optional fps) or .mp4, checks it
+<rollouts>/<model>/<task>/<episode_id>.npz (rgb uint8 [T, H, W, 3], optional fps and pixel_format) or
+.mp4, checks it
 with `validate --manifest <out>/manifest.json`, and scores it with `run --models rollouts:<rollouts>`.
 """
 from __future__ import annotations
@@ -36,9 +37,9 @@ MANIFEST = "manifest.json"
 # Neutral wording: it names the scene (the caption) and the camera, never what should happen next.
 PROMPT_TEMPLATE = ("{caption} Static camera, continuous shot. The video continues the given frames for "
                    "{horizon_seconds:.2f} seconds at {fps} frames per second.")
-CONTRACT = ("<rollouts>/<model>/<task>/<episode_id>.npz with rgb uint8 [horizon, height, width, 3], "
-            "or <episode_id>.mp4 at the task's fps; frame i is the frame right after context frame "
-            "context_frames-1, plus i")
+CONTRACT = ("<rollouts>/<model>/<task>/<episode_id>.npz with rgb uint8 [horizon, height, width, 3] "
+            "(frames decoded from a video add pixel_format, e.g. 'yuv420p'), or <episode_id>.mp4 at the "
+            "task's fps; frame i is the frame right after context frame context_frames-1, plus i")
 
 
 def export(tasks: list[Task], out: Path, episodes_root: Path, workers: int = 1, progress: bool = True,

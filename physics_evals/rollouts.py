@@ -1,6 +1,7 @@
 """Rollout files (fixed contract 2): finding, reading, resampling, checking and writing them.
 
-    <rollouts_root>/<model>/<task>/<episode_id>.npz   rgb uint8 [T, H, W, 3] (optional scalar `fps`)
+    <rollouts_root>/<model>/<task>/<episode_id>.npz   rgb uint8 [T, H, W, 3] (optional scalar `fps`, and
+                                                      optional string `pixel_format` of decoded video)
                                     or .mp4        decoded with PyAV (H.264, mp4v, ...) with its timestamps
 
 A rollout need not be on the task's grid: `resample` brings any resolution, aspect ratio, frame
@@ -107,10 +108,21 @@ def _read_mp4(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def pixel_format(path: str | Path) -> str:
-    """How the file stores a pixel: "rgb24" for .npz, the video stream's format (e.g. "yuv420p") for .mp4."""
+    """How the file stores a pixel: the video stream's format (e.g. "yuv420p") for .mp4; for .npz the
+    optional string `pixel_format` it declares (frames decoded from a video: say which), else "rgb24"."""
     path = Path(path)
-    if path.suffix != ".mp4":
-        return "rgb24"
+    if path.suffix == ".npz":
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                if "pixel_format" not in z.files:
+                    return "rgb24"
+                declared = z["pixel_format"]
+        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
+            raise RolloutError(f"{path}: unreadable or corrupt npz ({type(e).__name__}: {e})") from None
+        if declared.dtype.kind != "U" or declared.ndim != 0 or not str(declared):
+            raise RolloutError(f"{path}: pixel_format must be a string such as 'yuv420p', got "
+                               f"{declared.dtype}{list(declared.shape)}")
+        return str(declared)
     import av
     try:
         with av.open(str(path)) as container:

@@ -160,6 +160,14 @@ def test_an_outside_rollout_records_its_own_format_and_a_short_one_names_its_fil
     fmt = model.source_format(task, ep.episode_id)
     assert (fmt["width"], fmt["height"]) == (128, 64) and "centre-crop 128x64 to 64x64" in fmt["resampling"]
     assert fmt["pixel_format"] == "rgb24" and not fmt["subsampled_chroma"]     # npz frames are full colour
+    # frames decoded from a video may say so: they are then measured as subsampled colour
+    np.savez(tmp_path / "m" / "drop" / f"{ep.episode_id}.npz", rgb=ep.rgb[CONTEXT:], pixel_format="yuv420p")
+    model.rollout(None, None, task, ep)
+    fmt = model.source_format(task, ep.episode_id)
+    assert fmt["pixel_format"] == "yuv420p" and fmt["subsampled_chroma"]
+    np.savez(tmp_path / "m" / "drop" / f"{ep.episode_id}.npz", rgb=ep.rgb[CONTEXT:], pixel_format=420)
+    with pytest.raises(RolloutError, match=rf"{ep.episode_id}\.npz: pixel_format must be a string such as 'yuv420p'"):
+        model.rollout(None, None, task, ep)
     np.savez(tmp_path / "m" / "drop" / f"{ep.episode_id}.npz", rgb=ep.rgb[CONTEXT:CONTEXT + 10], fps=15)
     with pytest.raises(RolloutError, match=rf"{ep.episode_id}\.npz: 10 frames, task drop needs 16 at 15 fps: too short"):
         model.rollout(None, None, task, ep)
