@@ -58,6 +58,7 @@ class Group:
     def close(self) -> None:
         import torch.distributed as dist
         if dist.is_initialized():
+            dist.barrier()  # leave together: gloo torn down under a rank still in the group aborts it
             dist.destroy_process_group()
 
 

@@ -54,6 +54,9 @@ def _ddp_worker(rank: int, world: int, init_file: str, cfg_dict: dict, out: str)
     ddp(*_slice(items, rank, world)).backward()
     if rank == 0:
         save_file({n: p.grad.contiguous() for n, p in model.named_parameters()}, out)
+    # both ranks leave together: a rank that tears gloo down while the other still holds the group
+    # was aborted ("terminate called without an active exception") under load
+    dist.barrier()
     dist.destroy_process_group()
 
 
