@@ -89,6 +89,8 @@ class TrackerConfig:
     mix_total: float = 1.25     # ... when the two shares sum to at most this (more chroma is a new colour)
     mix_chroma: float = 0.2     # ... and its own chroma is at least this much of that object's (not grey)
     mix_px: int = 8             # px at 64x64: the other object must be this near (a 4:2:0 JPEG block's reach)
+    mix_opposite: float = -0.8  # colours whose chroma cosine is below this mix to grey: never unmixed
+    mix_trace: float = 0.1      # a neighbour's share that makes a pixel shared, for soft coverage
 
     def scale(self, height: int, width: int) -> float:
         return min(height, width) / 64.0
@@ -327,11 +329,24 @@ def _near(raw: np.ndarray, trackable: np.ndarray, cfg: TrackerConfig) -> np.ndar
     return near
 
 
+def _chroma(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The two chroma coordinates of each pixel (float32, channel by channel: see chroma_along)."""
+    return (chroma_along(rgb, np.array([1.0, 0.0], np.float32)),
+            chroma_along(rgb, np.array([0.0, 1.0], np.float32)))
+
+
 def _unmix(c0, c1, ci, cj):
     """Shares (a, b) of chroma (c0, c1) as a ci + b cj (ci, cj: (..., 2) or (2,)); det ~ 0 gives nan."""
     det = ci[..., 0] * cj[..., 1] - ci[..., 1] * cj[..., 0]
     det = np.where(np.abs(det) > 1e-3, det, np.nan)
     return (c0 * cj[..., 1] - c1 * cj[..., 0]) / det, (ci[..., 0] * c1 - ci[..., 1] * c0) / det
+
+
+def _unmixable(ci, cj, cfg: TrackerConfig):
+    """Whether two colours' mixtures can be unmixed: not near opposites (yellow and blue mix to grey,
+    which leaves no chroma to tell the shares by)."""
+    cos = (ci * cj).sum(-1) / np.maximum(np.linalg.norm(ci, axis=-1) * np.linalg.norm(cj, axis=-1), 1e-6)
+    return cos >= cfg.mix_opposite
 
 
 def _mixtures(rgb, hue, candidate, near, ref, ref_chroma, trackable, cfg):
@@ -354,19 +369,17 @@ def _mixtures(rgb, hue, candidate, near, ref, ref_chroma, trackable, cfg):
         return None
     h = hue[t_, y_, x_]
     i, j = lo_obj[h], hi_obj[h]
-    c = rgb[t_, y_, x_].astype(np.float32) @ _CHROMA.T                     # (N, 2)
+    c0, c1 = _chroma(rgb[t_, y_, x_])                                       # (N,) each
     ci, cj = ref_chroma[i], ref_chroma[j]                                   # (N, 2)
-    a, b = _unmix(c[:, 0], c[:, 1], ci, cj)
+    a, b = _unmix(c0, c1, ci, cj)
     ok = np.isfinite(a)
     a, b = np.nan_to_num(a), np.nan_to_num(b)
     win_i = a >= b
     owner, other = np.where(win_i, i, j), np.where(win_i, j, i)
     share = np.maximum(a, b)
-    # nearly opposite colours (yellow and blue) mix to grey: no chroma is left to unmix
-    cos = (ci * cj).sum(1) / np.maximum(np.linalg.norm(ci, axis=1) * np.linalg.norm(cj, axis=1), 1e-6)
-    strong = np.linalg.norm(c, axis=1) >= cfg.mix_chroma * np.linalg.norm(ref_chroma[owner], axis=1)
-    keep = ok & (i != j) & (cos >= -0.8) & strong & (np.minimum(a, b) >= 0) & (share >= cfg.mix_share) \
-        & (a + b <= cfg.mix_total)
+    strong = np.hypot(c0, c1) >= cfg.mix_chroma * np.linalg.norm(ref_chroma[owner], axis=1)   # not grey
+    keep = ok & (i != j) & _unmixable(ci, cj, cfg) & strong & (np.minimum(a, b) >= 0) \
+        & (share >= cfg.mix_share) & (a + b <= cfg.mix_total)
     keep &= near[t_, other, y_, x_]
     if not keep.any():
         return None
@@ -375,23 +388,22 @@ def _mixtures(rgb, hue, candidate, near, ref, ref_chroma, trackable, cfg):
 
 def _shared_amount(rgb, hue, o, near, ref, ref_chroma, trackable, cfg, amount, use):
     """Object o's chroma in each pixel of a rectangle where another object p shows nearby and the pixel
-    mixes the two (p's share at least 0.1, shares summing to at most mix_total): a, from unmixing
+    mixes the two (p's share at least mix_trace, shares summing to at most mix_total): a, from unmixing
     c = a c_o + b c_p, in the units of `amount` (chroma along o's direction). Unmixing is linear, so
     what 4:2:0 moves from o's edge into p's pixels comes back to o: its area and centroid hold. Where
     several objects qualify, the one nearest the pixel's hue; elsewhere `amount` and `use` stand."""
-    c0 = chroma_along(rgb, np.array([1.0, 0.0], np.float32))
-    c1 = chroma_along(rgb, np.array([0.0, 1.0], np.float32))
+    c0, c1 = _chroma(rgb)
     co = ref_chroma[o]
     gap = np.full(hue.shape, np.inf, np.float32)
     amount, use = amount.copy(), use.copy()
     for p in np.flatnonzero(trackable):
         cp = ref_chroma[p]
-        if p == o or not near[:, p].any() or np.dot(co, cp) < -0.8 * np.linalg.norm(co) * np.linalg.norm(cp):
+        if p == o or not near[:, p].any() or not _unmixable(co, cp, cfg):
             continue
         a, b = _unmix(c0, c1, co, cp)
         d = np.abs(hue.astype(np.float32) - ref[p, 0])
         d = np.minimum(d, 180.0 - d)
-        ok = near[:, p] & (b >= 0.1) & (a >= 0) & (a + b <= cfg.mix_total) & (d < gap)
+        ok = near[:, p] & (b >= cfg.mix_trace) & (a >= 0) & (a + b <= cfg.mix_total) & (d < gap)
         amount = np.where(ok, a * np.linalg.norm(co), amount)
         use |= ok
         gap = np.where(ok, d, gap)
@@ -401,7 +413,8 @@ def _shared_amount(rgb, hue, o, near, ref, ref_chroma, trackable, cfg, amount, u
 def track(rgb: np.ndarray, objects: list[dict], cfg: TrackerConfig = TrackerConfig(), mixtures: bool = False) -> Tracks:
     """Per-object masks, soft coverage, areas, centroids, presence and piece counts from RGB frames
     (T, H, W, 3) uint8. mixtures: the frames were delivered with subsampled colour (4:2:0 video, JPEG),
-    so a pixel that mixes two nearby objects' colours counts for the dominant one (_mixtures)."""
+    so a pixel that mixes two nearby objects' colours counts for the dominant one (_mixtures) and gives
+    each its unmixed share of soft coverage (_shared_amount)."""
     if rgb.ndim != 4 or rgb.shape[-1] != 3 or rgb.dtype != np.uint8:
         raise ValueError(f"track expects (T, H, W, 3) uint8 frames, got {rgb.dtype}{list(rgb.shape)}")
     T, H, W, _ = rgb.shape
