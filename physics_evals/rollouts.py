@@ -59,8 +59,10 @@ def read_rollout(path: str | Path) -> np.ndarray:
     return read_video(path)[0]
 
 
-def read_video(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
-    """(frames, timestamps in seconds from the first frame, or None when the file states no frame rate)."""
+def read_video(path: str | Path) -> tuple[np.ndarray, np.ndarray | None, str]:
+    """(frames, timestamps in seconds from the first frame or None when the file states no frame rate,
+    pixel format): how the file stores a pixel, the video stream's format (e.g. "yuv420p") for .mp4; for
+    .npz the optional string `pixel_format` it declares (frames decoded from a video), else "rgb24"."""
     path = Path(path)
     if path.suffix == ".npz":
         if path.is_file() and not zipfile.is_zipfile(path):  # numpy would call any other file "pickled data"
@@ -72,19 +74,23 @@ def read_video(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
                     raise RolloutError(f"{path}: no 'rgb' array (has {', '.join(z.files) or 'nothing'})")
                 rgb = z["rgb"]
                 fps = float(z["fps"]) if "fps" in z.files else None
+                declared = z["pixel_format"] if "pixel_format" in z.files else np.array("rgb24")
         except RolloutError:
             raise
         except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, EOFError) as e:
             raise RolloutError(f"{path}: unreadable or corrupt npz ({type(e).__name__}: {e})") from None
         if fps is not None and not (np.isfinite(fps) and fps > 0):
             raise RolloutError(f"{path}: fps must be a positive number, got {fps}")
-        return rgb, (None if fps is None or rgb.ndim < 1 else np.arange(len(rgb)) / fps)
+        if declared.dtype.kind != "U" or declared.ndim != 0 or not str(declared):
+            raise RolloutError(f"{path}: pixel_format must be a string such as 'yuv420p', got "
+                               f"{declared.dtype}{list(declared.shape)}")
+        return rgb, (None if fps is None or rgb.ndim < 1 else np.arange(len(rgb)) / fps), str(declared)
     if path.suffix == ".mp4":
         return _read_mp4(path)
     raise RolloutError(f"{path}: unsupported rollout file type '{path.suffix}' (use .npz or .mp4)")
 
 
-def _read_mp4(path: Path) -> tuple[np.ndarray, np.ndarray]:
+def _read_mp4(path: Path) -> tuple[np.ndarray, np.ndarray, str]:
     import av
     if path.stat().st_size == 0:
         raise RolloutError(f"{path}: empty video file")
@@ -92,6 +98,7 @@ def _read_mp4(path: Path) -> tuple[np.ndarray, np.ndarray]:
     try:
         with av.open(str(path)) as container:
             stream = container.streams.video[0]
+            pix_fmt = str(stream.codec_context.pix_fmt or "unknown")
             rate = float(stream.average_rate or stream.guessed_rate or 0) or None
             for k, frame in enumerate(container.decode(stream)):
                 frames.append(frame.to_ndarray(format="rgb24"))
@@ -104,31 +111,7 @@ def _read_mp4(path: Path) -> tuple[np.ndarray, np.ndarray]:
     t = np.asarray(times, np.float64)
     if np.isnan(t).any():
         raise RolloutError(f"{path}: video frames without timestamps and no frame rate")
-    return np.stack(frames), t - t[0]  # (T, H, W, 3) uint8, seconds
-
-
-def pixel_format(path: str | Path) -> str:
-    """How the file stores a pixel: the video stream's format (e.g. "yuv420p") for .mp4; for .npz the
-    optional string `pixel_format` it declares (frames decoded from a video: say which), else "rgb24"."""
-    path = Path(path)
-    if path.suffix == ".npz":
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                if "pixel_format" not in z.files:
-                    return "rgb24"
-                declared = z["pixel_format"]
-        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
-            raise RolloutError(f"{path}: unreadable or corrupt npz ({type(e).__name__}: {e})") from None
-        if declared.dtype.kind != "U" or declared.ndim != 0 or not str(declared):
-            raise RolloutError(f"{path}: pixel_format must be a string such as 'yuv420p', got "
-                               f"{declared.dtype}{list(declared.shape)}")
-        return str(declared)
-    import av
-    try:
-        with av.open(str(path)) as container:
-            return str(container.streams.video[0].codec_context.pix_fmt or "unknown")
-    except (av.FFmpegError, IndexError, ValueError) as e:
-        raise RolloutError(f"{path}: corrupt video ({type(e).__name__}: {e})") from None
+    return np.stack(frames), t - t[0], pix_fmt  # (T, H, W, 3) uint8, seconds
 
 
 def subsampled_chroma(pix_fmt: str) -> bool:
@@ -231,9 +214,9 @@ def _check_array(frames, path) -> np.ndarray:
 def load_rollout_with_format(path: str | Path, task) -> tuple[np.ndarray, dict]:
     """Read one rollout file, resample it onto the task's grid, check it: (frames, original format and
     what resampling did)."""
-    frames, times = read_video(path)
+    frames, times, pix_fmt = read_video(path)
     frames = _check_array(frames, path)
-    fmt = source_format(frames, times, task, pixel_format(path))
+    fmt = source_format(frames, times, task, pix_fmt)
     plan = plan_resample(frames.shape, times, task, path)
     fmt["resampling"] = describe_plan(plan, fmt, task) or "none"
     return check_frames(resample(frames, times, task, path, plan), task, path), fmt

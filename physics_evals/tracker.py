@@ -307,11 +307,16 @@ def _unknown_blobs(unknown: np.ndarray, core: int, frames: int) -> np.ndarray:
     return counts
 
 
+def hue_gaps(ref: np.ndarray) -> np.ndarray:
+    """(180, O) float32: the distance round the hue circle from each OpenCV hue value to each object's hue."""
+    d = np.abs(np.arange(180, dtype=np.float32)[:, None] - ref[:, 0])
+    return np.minimum(d, 180.0 - d)
+
+
 def hue_lookup(ref: np.ndarray, trackable: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The nearest trackable object and its hue distance per OpenCV hue value (0..179), so matching a
     pixel is one lookup: ((180,) object index, (180,) distance; inf where no object is trackable)."""
-    d = np.abs(np.arange(180, dtype=np.float32)[:, None] - ref[:, 0])   # (180, O)
-    d = np.minimum(d, 180.0 - d)
+    d = hue_gaps(ref)
     d[:, ~trackable] = np.inf
     if not len(ref):
         return np.zeros(180, int), np.full(180, np.inf)
@@ -394,6 +399,7 @@ def _shared_amount(rgb, hue, o, near, ref, ref_chroma, trackable, cfg, amount, u
     several objects qualify, the one nearest the pixel's hue; elsewhere `amount` and `use` stand."""
     c0, c1 = _chroma(rgb)
     co = ref_chroma[o]
+    gaps = hue_gaps(ref)                                       # (180, O)
     gap = np.full(hue.shape, np.inf, np.float32)
     amount, use = amount.copy(), use.copy()
     for p in np.flatnonzero(trackable):
@@ -401,8 +407,7 @@ def _shared_amount(rgb, hue, o, near, ref, ref_chroma, trackable, cfg, amount, u
         if p == o or not near[:, p].any() or not _unmixable(co, cp, cfg):
             continue
         a, b = _unmix(c0, c1, co, cp)
-        d = np.abs(hue.astype(np.float32) - ref[p, 0])
-        d = np.minimum(d, 180.0 - d)
+        d = gaps[hue, p]
         ok = near[:, p] & (b >= cfg.mix_trace) & (a >= 0) & (a + b <= cfg.mix_total) & (d < gap)
         amount = np.where(ok, a * np.linalg.norm(co), amount)
         use |= ok

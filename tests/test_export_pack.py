@@ -27,7 +27,7 @@ def test_pack_holds_switch_frame_context_video_prompt_and_rule(tmp_path):
     assert len(e["context_pngs"]) == task.context
     # the video is H.264 that PyAV reads back: the context frames, at the task's rate, close to the PNGs
     assert e["context_video_codec"] == "h264"
-    frames, times = read_video(pack / e["context_video"])
+    frames, times, _ = read_video(pack / e["context_video"])
     assert frames.shape == (task.context, 32, 32, 3)
     assert np.allclose(times, np.arange(task.context) / task.fps, atol=1e-3)
     assert np.abs(frames.astype(int) - truth.rgb[:task.context]).mean() < 6
