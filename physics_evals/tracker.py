@@ -391,15 +391,15 @@ def _mixtures(rgb, hue, candidate, near, ref, ref_chroma, trackable, cfg):
     return owner[keep], t_[keep], y_[keep], x_[keep]
 
 
-def _shared_amount(rgb, hue, o, near, ref, ref_chroma, trackable, cfg, amount, use):
+def _shared_amount(rgb, hue, o, near, gaps, ref_chroma, trackable, cfg, amount, use):
     """Object o's chroma in each pixel of a rectangle where another object p shows nearby and the pixel
     mixes the two (p's share at least mix_trace, shares summing to at most mix_total): a, from unmixing
     c = a c_o + b c_p, in the units of `amount` (chroma along o's direction). Unmixing is linear, so
     what 4:2:0 moves from o's edge into p's pixels comes back to o: its area and centroid hold. Where
-    several objects qualify, the one nearest the pixel's hue; elsewhere `amount` and `use` stand."""
+    several objects qualify, the one nearest the pixel's hue (`gaps`: hue_gaps of the objects); elsewhere
+    `amount` and `use` stand."""
     c0, c1 = _chroma(rgb)
     co = ref_chroma[o]
-    gaps = hue_gaps(ref)                                       # (180, O)
     gap = np.full(hue.shape, np.inf, np.float32)
     amount, use = amount.copy(), use.copy()
     for p in np.flatnonzero(trackable):
@@ -438,6 +438,7 @@ def track(rgb: np.ndarray, objects: list[dict], cfg: TrackerConfig = TrackerConf
         raw[:, o] = matched & (nearest == o)
     ref_chroma = np.array([o["rgb"] for o in objects], np.float32).reshape(-1, 3) @ _CHROMA.T   # (O, 2)
     near = _near(raw, trackable, cfg) if mixtures else None
+    gaps = hue_gaps(ref) if mixtures else None                 # (180, O), for _shared_amount
     mixed = _mixtures(rgb, hue, bright & ~matched, near, ref, ref_chroma, trackable, cfg) if mixtures else None
     if mixed is not None:
         owner, t_, y_, x_ = mixed
@@ -464,7 +465,7 @@ def track(rgb: np.ndarray, objects: list[dict], cfg: TrackerConfig = TrackerConf
         k = float(np.mean(pool, dtype=np.float64)) if pool.size else norm
         amount, use = proj, nearest[:, ys, xs] == o
         if near is not None:
-            amount, use = _shared_amount(rgb[:, ys, xs], hue[:, ys, xs], o, near[:, :, ys, xs], ref, ref_chroma,
+            amount, use = _shared_amount(rgb[:, ys, xs], hue[:, ys, xs], o, near[:, :, ys, xs], gaps, ref_chroma,
                                          trackable, cfg, amount, use)
         return np.where(use, np.clip(amount / max(k, 1e-3), 0.0, cfg.max_coverage), 0.0)
 
