@@ -89,6 +89,11 @@ class TrainConfig:
     context_noise: float = 0.0      # training: each clip's context is noised to a level drawn in [0, this]
                                     # (0 = clean context); see diffusion.py
     context_t: float = 0.0          # sampling: the level generated context frames are shown at (<= context_noise)
+    frame_noise: bool = False       # training: each generated token-frame gets its own noise level (diffusion
+                                    # forcing) instead of one per clip; see diffusion.py
+    sample_stagger: float = 0.0     # sampling: how far behind the first generated token-frame's noise level the
+                                    # last one's runs (0: all frames together; 1: the last starts when the first
+                                    # is done); sample_steps then counts the window's evaluations, shared by all
     motion_weight: float = 0.0      # training loss: pixels that move after the context count 1 + this (the
                                     # validation loss stays unweighted, so runs compare); see diffusion.flow_loss
     score_every: int = 0            # steps between default-suite scores of the checkpoint (0 = never; a multiple
@@ -259,6 +264,7 @@ RANGES: dict[str, tuple] = {
     "train.eval_every": _POSITIVE, "train.val_batches": _POSITIVE, "train.threads": _NON_NEGATIVE,
     "train.sample_steps": _POSITIVE, "train.guidance": _NON_NEGATIVE, "train.score_every": _NON_NEGATIVE,
     "train.score_limit": _NON_NEGATIVE, "train.context_noise": _UNIT, "train.context_t": _UNIT,
+    "train.sample_stagger": _NON_NEGATIVE,
     "vae.latent_channels": _POSITIVE, "vae.base": _POSITIVE, "vae.spatial": _POSITIVE, "vae.temporal": _POSITIVE,
     "vae.kl": _NON_NEGATIVE, "vae.steps": _POSITIVE, "vae.batch_size": _POSITIVE, "vae.lr": _POSITIVE,
 }

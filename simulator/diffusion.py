@@ -15,6 +15,11 @@ small errors do not compound, training may noise the context too (noise augmenta
 does): each clip's context gets a level drawn up to `train.context_noise`, told to the model as those
 frames' t. Sampling then gives generated context frames a level `train.context_t` from that range;
 the first window's real context stays clean. The delta origin stays the clean last context frame.
+
+Diffusion forcing (Chen et al. 2024): with `train.frame_noise` every generated token-frame of a training
+clip gets its own level, so the network learns to denoise a frame next to cleaner and noisier ones. The
+sampler can then stagger the levels (`train.sample_stagger`): earlier frames are denoised ahead of later
+ones, which see them nearly clean, as an autoregressive model would, within one window and one pass.
 """
 from __future__ import annotations
 
@@ -43,12 +48,31 @@ def logit_normal(n: int, mean: float, std: float, generator: torch.Generator | N
 
 
 def frame_times(t: torch.Tensor, n_frames: int, n_context: int, context_t: torch.Tensor | float = 0.0) -> torch.Tensor:
-    """(B,) clip timesteps -> (B, T) per-frame timesteps; the context frames get `context_t`
-    (a number, or (B,) one per clip; 0 = clean)."""
-    tf = t[:, None].expand(-1, n_frames).clone()
+    """Clip timesteps (B,), or the generated frames' own (B, n_frames - n_context), -> (B, T) per-frame
+    timesteps; the context frames get `context_t` (a number, or (B,) one per clip; 0 = clean)."""
+    if t.dim() == 2:
+        tf = torch.cat([t.new_zeros(len(t), n_context), t], dim=1)
+    else:
+        tf = t[:, None].expand(-1, n_frames).clone()
     ctx = torch.as_tensor(context_t, dtype=tf.dtype, device=tf.device)
     tf[:, :n_context] = ctx[:, None] if ctx.dim() else ctx
     return tf
+
+
+def token_frame_noise(t: torch.Tensor, patch_t: int) -> torch.Tensor:
+    """(B, K) levels, one per generated token-frame -> (B, K * patch_t), one per generated frame."""
+    return t.repeat_interleave(patch_t, dim=1)
+
+
+def staggered_times(tau: float, n_frames: int, n_context: int, patch_t: int, stagger: float,
+                    context_t: float = 0.0) -> torch.Tensor:
+    """(T,) per-frame levels at sampling time tau, which runs from 1 + stagger down to 0: generated
+    token-frame k of K runs tau - stagger * (1 - k / (K - 1)), clamped to [0, 1]. So the first is done when
+    tau reaches `stagger` and the last starts when tau falls below 1; at stagger 0 every frame is at tau."""
+    k = torch.div(torch.arange(n_frames - n_context), patch_t, rounding_mode="floor").to(torch.float32)
+    lag = stagger * (1 - k / max(float(k.max()) if len(k) else 0.0, 1.0))
+    tf = (tau - lag).clamp(0.0, 1.0)
+    return torch.cat([torch.full((n_context,), float(context_t)), tf])
 
 
 def moving_pixels(x0: torch.Tensor, n_context: int) -> torch.Tensor:
@@ -65,7 +89,8 @@ def flow_loss(model: DiT, x0: torch.Tensor, n_context: int, text: torch.Tensor,
     mean in which the pixels that move (moving_pixels) count 1 + w times: about 5% of the pixels, where the
     bodies are and were.
 
-    x0 (B, T, H, W, C) clean clip, text (B, D) caption embedding, t (B,) timesteps,
+    x0 (B, T, H, W, C) clean clip, text (B, D) caption embedding, t (B,) timesteps (or (B, T - n_context),
+    one per generated frame: diffusion forcing),
     noise like x0, context_t (B,) the context's noise levels (None: clean context). All randomness
     comes in as arguments, so DDP and resume tests can replay it.
     """
@@ -96,29 +121,37 @@ def guided_velocity(model: DiT, x: torch.Tensor, tf: torch.Tensor, cond: torch.T
 @torch.no_grad()
 def sample(model: DiT, context: torch.Tensor, n_frames: int, cond: torch.Tensor, steps: int = 4,
            guidance: float = 1.0, sampler: str = "euler", generator: torch.Generator | None = None,
-           context_t: float = 0.0) -> torch.Tensor:
+           context_t: float = 0.0, stagger: float = 0.0) -> torch.Tensor:
     """Generate a clip of n_frames whose first frames are `context` (B, Tc, H, W, C), shown to the model
-    at noise level `context_t`; returns (B, n_frames, H, W, C) with the context as given."""
+    at noise level `context_t`; returns (B, n_frames, H, W, C) with the context as given. `steps` steps
+    of the sampling time from 1 + stagger to 0 (see staggered_times; stagger 0: every frame together)."""
     if sampler not in ("euler", "heun"):
         raise ValueError(f"sampler must be 'euler' or 'heun', got '{sampler}'")
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
+    if not stagger >= 0:
+        raise ValueError(f"stagger must be >= 0, got {stagger}")
     b, tc = context.shape[:2]
     x = torch.randn((b, n_frames, *context.shape[2:]), generator=generator, device=context.device)
     seen = context if context_t == 0 else (1 - context_t) * context + context_t * x[:, :tc]
     x[:, :tc] = seen
     null = model.null_text.expand_as(cond)
     base = context[:, -1:]                                                    # (B, 1, H, W, C) last context frame
-    ts = torch.linspace(1.0, 0.0, steps + 1, device=context.device)
+    taus = torch.linspace(1.0 + stagger, 0.0, steps + 1).tolist()
+    pt = model.cfg.patch[0]
+
+    def levels(tau: float) -> torch.Tensor:                                   # (B, T) per-frame levels
+        return staggered_times(tau, n_frames, tc, pt, stagger, context_t).to(context.device).expand(b, -1)
+
     for i in range(steps):
-        t, t_next = ts[i], ts[i + 1]
-        tf = frame_times(t.expand(b), n_frames, tc, context_t)
+        tf, tf_next = levels(taus[i]), levels(taus[i + 1])
+        dt = (tf_next - tf)[:, :, None, None, None]                           # 0 for frames done or not begun
         v = guided_velocity(model, x, tf, cond, null, guidance, base)
-        x_next = x + (t_next - t) * v
-        if sampler == "heun" and t_next > 0:  # trapezoid with the slope at the Euler guess
-            tf2 = frame_times(t_next.expand(b), n_frames, tc, context_t)
-            v2 = guided_velocity(model, x_next, tf2, cond, null, guidance, base)
-            x_next = x + (t_next - t) * (v + v2) / 2
+        x_next = x + dt * v
+        if sampler == "heun" and bool((tf_next[:, tc:] > 0).any()):  # trapezoid with the slope at the Euler guess
+            # (not for frames the step finishes: their Euler step lands on the x_0 estimate)
+            v2 = guided_velocity(model, x_next, tf_next, cond, null, guidance, base)
+            x_next = torch.where(tf_next[:, :, None, None, None] > 0, x + dt * (v + v2) / 2, x_next)
         x = x_next
         x[:, :tc] = seen
     x[:, :tc] = context

@@ -91,7 +91,7 @@ class WorldModel:
         new = rollout(self.model, x, -(-horizon // self.temporal), self.model.encode_text(ids),
                       window=self.window // self.temporal, generator=gen, steps=steps or tc.sample_steps,
                       guidance=tc.guidance if guidance is None else guidance, sampler=sampler or tc.sampler,
-                      context_t=tc.context_t)
+                      context_t=tc.context_t, stagger=tc.sample_stagger)
         if self.vae is not None:  # decode with the context in front: the decoder is causal
             new = self.vae.pixels(torch.cat([x, new], dim=1))[:, n_ctx:]
         return to_uint8(new[:, :horizon])

@@ -28,7 +28,7 @@ from tqdm import tqdm
 from . import checkpoint as ckpt
 from .config import Config, ConfigError, TrainConfig
 from .data import ClipSet, data_plan, ensure_episodes, load_clipsets
-from .diffusion import flow_loss, logit_normal
+from .diffusion import flow_loss, logit_normal, token_frame_noise
 from .model import DiT
 from .tokenizer import encode_batch
 from .vae import VideoVAE
@@ -108,9 +108,11 @@ def make_optimizer(model: nn.Module, tc: TrainConfig) -> torch.optim.AdamW:
                              lr=tc.lr, betas=tc.betas)
 
 
-def draw_step(batch_src: ClipSet, gen: torch.Generator, cfg: Config, vae: VideoVAE | None, device):
+def draw_step(batch_src: ClipSet, gen: torch.Generator, cfg: Config, vae: VideoVAE | None, device,
+              frame_noise: bool | None = None):
     """One global batch and all its randomness: (x0, n_context, ids, drop, t, noise, context_t); context_t
-    is None for clean context (train.context_noise = 0, which also leaves the random stream as it was)."""
+    is None for clean context (train.context_noise = 0, which also leaves the random stream as it was).
+    t is (B,), or (B, T - n_context) with `frame_noise` (default: train.frame_noise)."""
     b = batch_src.batch(gen, cfg.train.batch_size)
     x0 = b.video.to(device)
     if vae is not None:
@@ -121,7 +123,13 @@ def draw_step(batch_src: ClipSet, gen: torch.Generator, cfg: Config, vae: VideoV
     n_ctx = b.n_context // (vae.cfg.temporal if vae is not None else 1)
     ids = encode_batch(b.captions, cfg.model.vocab_size, cfg.model.max_text_len).to(device)
     drop = (torch.rand(len(b.captions), generator=gen) < cfg.train.caption_dropout).to(device)
-    t = logit_normal(len(b.captions), cfg.train.t_mean, cfg.train.t_std, gen).to(device)
+    if cfg.train.frame_noise if frame_noise is None else frame_noise:  # diffusion forcing: a level per generated token-frame
+        pt = cfg.model.patch[0]
+        k = (x0.shape[1] - n_ctx) // pt
+        t = logit_normal(len(b.captions) * k, cfg.train.t_mean, cfg.train.t_std, gen).view(-1, k)
+        t = token_frame_noise(t, pt).to(device)                               # (B, T - n_ctx)
+    else:
+        t = logit_normal(len(b.captions), cfg.train.t_mean, cfg.train.t_std, gen).to(device)
     noise = torch.randn(x0.shape, generator=gen).to(device)
     context_t = None
     if cfg.train.context_noise > 0:
@@ -141,7 +149,8 @@ def validation_loss(model: DiT, val: ClipSet, cfg: Config, vae, device) -> float
     gen = torch.Generator().manual_seed(VAL_SEED)
     losses = []
     for _ in range(cfg.train.val_batches):
-        x0, n_ctx, ids, _, t, noise, _ = draw_step(val, gen, cfg, vae, device)  # clean context: comparable runs
+        # one level a clip and clean context, whatever the training draws: runs compare
+        x0, n_ctx, ids, _, t, noise, _ = draw_step(val, gen, cfg, vae, device, frame_noise=False)
         losses.append(flow_loss(model, x0, n_ctx, model.encode_text(ids), t, noise).item())
     return sum(losses) / len(losses)
 

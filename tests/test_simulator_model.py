@@ -5,7 +5,8 @@ import torch
 
 from simulator.config import get_config
 from simulator.data import ClipSet
-from simulator.diffusion import denoise, flow_loss, guided_velocity, moving_pixels, rollout, sample
+from simulator.diffusion import (denoise, flow_loss, guided_velocity, moving_pixels, rollout, sample,
+                                staggered_times)
 from simulator.model import DiT, DiTBlock, ShapeError
 from simulator.tokenizer import encode_batch
 
@@ -242,3 +243,57 @@ def test_context_level_beyond_the_trained_noise_is_refused():
     with pytest.raises(ConfigError, match="context_t"):
         small_cfg("train.context_t=0.2")
     assert small_cfg("train.context_noise=0.3", "train.context_t=0.2").train.context_t == 0.2
+
+
+def test_staggered_levels_run_each_token_frame_from_noise_to_clean_in_turn():
+    """Stagger 0 is the shared schedule; stagger 1: the first generated token-frame is clean when the last one
+    starts, every frame's level falls monotonically, later frames are never cleaner, and the context stays put."""
+    assert torch.equal(staggered_times(0.4, 8, 2, 2, 0.0), torch.tensor([0.0, 0.0] + [0.4] * 6))
+    taus = torch.linspace(2.0, 0.0, 9).tolist()
+    levels = torch.stack([staggered_times(tau, 8, 2, 2, 1.0, context_t=0.1) for tau in taus])  # (9, 8)
+    assert torch.all(levels[:, :2] == 0.1)
+    gen = levels[:, 2:]
+    assert torch.equal(gen[:, 0::2], gen[:, 1::2])                 # a token-frame's frames share their level
+    assert torch.all(gen[0] == 1) and torch.all(gen[-1] == 0)      # all start at noise and end clean
+    assert torch.all(gen.diff(dim=0) <= 0) and torch.all(gen.diff(dim=1) >= 0)
+    first_done, last_start = int((gen[:, 0] == 0).nonzero()[0]), int((gen[:, -1] < 1).nonzero()[0])
+    assert taus[first_done] == 1.0 and last_start == first_done + 1
+
+
+@pytest.mark.parametrize("sampler", ["euler", "heun"])
+def test_staggered_sampling_is_deterministic_keeps_the_context_and_differs_from_shared(sampler):
+    model = randomised(DiT(small_cfg().model))
+    ctx, text = torch.randn(1, 2, 16, 16, 3), text_of(model, 1)
+    run = lambda seed, stagger: sample(model, ctx, 8, text, steps=4, sampler=sampler, stagger=stagger,
+                                       generator=torch.Generator().manual_seed(seed))
+    a, b = run(0, 1.0), run(0, 1.0)
+    assert torch.equal(a, b) and torch.equal(a[:, :2], ctx)
+    assert not torch.allclose(a, run(0, 0.0)) and not torch.allclose(a, run(1, 1.0))
+    with pytest.raises(ValueError, match="stagger"):
+        run(0, -0.5)
+
+
+def test_heun_second_evaluation_sees_the_context_as_given():
+    """The Euler guess that Heun's second evaluation reads keeps the context frames (an earlier sampler moved
+    them by the step times their velocity, which at t = 0 divides by T_MIN, and fed that to the network)."""
+    model = randomised(DiT(small_cfg().model))
+    ctx, text = torch.randn(1, 2, 16, 16, 3), text_of(model, 1)
+    seen = []
+    model.register_forward_hook(lambda m, args, out: seen.append(args[0][:, :2].clone()))
+    sample(model, ctx, 8, text, steps=2, sampler="heun", generator=torch.Generator().manual_seed(0))
+    assert len(seen) == 3 and all(torch.equal(s, ctx) for s in seen)  # 2 steps: 2 + 1 evaluations
+
+
+def test_per_frame_levels_reach_the_model_and_the_loss():
+    """Diffusion forcing: (B, T - n_context) levels go to the model frame by frame, the context at 0; equal
+    levels are the clip-level loss exactly."""
+    model = randomised(DiT(small_cfg().model))
+    g = torch.Generator().manual_seed(0)
+    x0, noise = torch.randn(2, 8, 16, 16, 3, generator=g), torch.randn(2, 8, 16, 16, 3, generator=g)
+    text, t = text_of(model, 2), torch.tensor([0.3, 0.8])
+    assert torch.equal(flow_loss(model, x0, 2, text, t[:, None].expand(-1, 6), noise), flow_loss(model, x0, 2, text, t, noise))
+    levels = torch.tensor([[0.1, 0.1, 0.5, 0.5, 0.9, 0.9], [0.7, 0.7, 0.2, 0.2, 0.4, 0.4]])
+    seen = []
+    model.register_forward_hook(lambda m, args, out: seen.append(args[1].clone()))
+    flow_loss(model, x0, 2, text, levels, noise)
+    assert torch.equal(seen[-1], torch.cat([torch.zeros(2, 2), levels], dim=1))

@@ -121,3 +121,14 @@ def test_train_command_generates_episodes_and_samples(tmp_path):
     r = run("train", "--config", "tiny", *common, "--set", "model.depth=3", "--steps", "4", "--out", "runs/t",
             "--data", "eps", "--quiet")
     assert r.returncode == 2 and r.stderr.startswith("error: ") and "model.depth=4" in r.stderr
+
+
+def test_frame_noise_draws_a_level_per_token_frame_and_validation_one_per_clip():
+    cfg = small_cfg("train.frame_noise=true")
+    gen = lambda: torch.Generator().manual_seed(0)
+    t = draw_step(falling_square_clips(), gen(), cfg, None, torch.device("cpu"))[4]
+    assert t.shape == (4, 6)                                     # batch 4, 8 frames after 2 of context
+    assert torch.equal(t[:, 0::2], t[:, 1::2])                   # patch [2, 4, 4]: a token-frame's 2 frames share
+    assert (t[:, 0::2].std(dim=1) > 0).all()                     # and token-frames differ
+    clip = draw_step(falling_square_clips(), gen(), cfg, None, torch.device("cpu"), frame_noise=False)[4]
+    assert torch.equal(clip, draw_step(falling_square_clips(), gen(), small_cfg(), None, torch.device("cpu"))[4])
