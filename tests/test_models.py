@@ -127,6 +127,28 @@ def test_checkpoint_slot_loads_lazily_and_forwards_the_task(tmp_path, monkeypatc
     assert model.fingerprint(TASK) != fp  # a retrained checkpoint invalidates cached rollouts
 
 
+def test_new_sampling_code_invalidates_a_checkpoints_cached_rollouts(tmp_path, monkeypatch):
+    import shutil
+
+    import physics_evals.models.external as external
+    import simulator
+    from simulator.fingerprint import SAMPLING_MODULES, sampling_fingerprint
+    pkg = tmp_path / "simulator"
+    shutil.copytree(simulator.__path__[0], pkg, ignore=shutil.ignore_patterns("reference", "__pycache__"))
+    before = sampling_fingerprint(pkg)
+    assert before == sampling_fingerprint() and set(SAMPLING_MODULES) <= {p.name for p in pkg.iterdir()}
+    (pkg / "train.py").write_text((pkg / "train.py").read_text() + "\n# training only\n")
+    assert sampling_fingerprint(pkg) == before  # training code does not touch a rollout
+    (pkg / "diffusion.py").write_text((pkg / "diffusion.py").read_text() + "\n# a sampler change\n")
+    assert sampling_fingerprint(pkg) != before
+    # the adapter keys its cache by it
+    (tmp_path / "ckpt").mkdir()
+    (model,) = resolve_models([f"checkpoint:{tmp_path / 'ckpt'}"])
+    fp = model.fingerprint(TASK)
+    monkeypatch.setattr(external, "sampling_fingerprint", lambda: sampling_fingerprint(pkg))
+    assert model.fingerprint(TASK) != fp
+
+
 @pytest.mark.parametrize("spec,message", [
     ("gpt", "unknown model 'gpt'"),
     ("rollouts:/no/such/dir", "no such folder"),

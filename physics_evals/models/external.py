@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from simulator.fingerprint import sampling_fingerprint
+
 from ..rollouts import find_rollout, load_rollout_with_format
 from .base import Adapter, ModelLoadError, UnknownModelError
 
@@ -83,11 +85,12 @@ class Checkpoint(Adapter):
         return {**self.__dict__, "_model": None}
 
     def fingerprint(self, task):
-        # a retrained checkpoint at the same path must not reuse old rollouts
+        # a retrained checkpoint at the same path, or new sampling code, must not reuse old rollouts
         files = [self.path] if self.path.is_file() else sorted(p for p in self.path.rglob("*") if p.is_file())
         stamp = hashlib.sha1("".join(f"{p}:{p.stat().st_size}:{p.stat().st_mtime_ns};" for p in files).encode())
+        code = sampling_fingerprint()
         seed = "" if self.sample_seed is None else f"/seed{self.sample_seed}"
-        return f"{super().fingerprint(task)}/{stamp.hexdigest()[:12]}{seed}"
+        return f"{super().fingerprint(task)}/{stamp.hexdigest()[:12]}/code{code}{seed}"
 
 
 def _checkpoint_name(path: Path) -> str:
