@@ -14,7 +14,6 @@ On disk::
 from __future__ import annotations
 
 import functools
-import hashlib
 import io
 import json
 import zipfile
@@ -25,6 +24,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from toolkit.files import atomic_write_bytes, atomic_write_json, read_json
+from toolkit.provenance import source_digest
 
 SCHEMA_VERSION = 1
 FRAMES_FILE = "frames.npz"
@@ -150,13 +150,11 @@ def physics_fingerprint(package: Path) -> str:
     """A hash of the physics code of a scenarios package: the engine and the scenario modules of every
     family. Command lines, loading and generation plumbing are left out, so changing them leaves every
     cached episode and rollout valid."""
-    h = hashlib.sha256()
     families = [d for d in sorted(package.iterdir()) if (d / "__init__.py").is_file()]
     # look.py draws the HD suite's light, shadows and textures: a change there changes its frames
     physics = ("engine.py", "client.py", "params.py", "look.py")  # stepping, the pybullet client, ranges, looks
-    for path in sorted([*(package / f for f in physics), *(p for d in families for p in d.rglob("*.py"))]):
-        h.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes() + b"\0")
-    return h.hexdigest()[:16]
+    return source_digest(package, sorted([*(package / f for f in physics),
+                                          *(p for d in families for p in d.rglob("*.py"))]))
 
 
 def is_current(folder: str | Path) -> bool:

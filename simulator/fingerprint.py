@@ -5,9 +5,10 @@ changing them leaves every cached rollout valid. No torch here: the harness read
 the network."""
 from __future__ import annotations
 
-import hashlib
 from functools import lru_cache
 from pathlib import Path
+
+from toolkit.provenance import source_digest
 
 # the modules a rollout runs through: loading, the network, the sampler, the adapter's resampling
 SAMPLING_MODULES = ("adapter.py", "checkpoint.py", "config.py", "data.py", "diffusion.py", "model.py",
@@ -18,10 +19,7 @@ def sampling_fingerprint(package: Path | None = None) -> str:
     """16 hex digits over the sampling modules of a simulator package (this one by default)."""
     if package is None:
         return _installed()
-    h = hashlib.sha256()
-    for name in SAMPLING_MODULES:
-        h.update(name.encode() + b"\0" + (Path(package) / name).read_bytes() + b"\0")
-    return h.hexdigest()[:16]
+    return source_digest(Path(package), [Path(package) / name for name in SAMPLING_MODULES])
 
 
 @lru_cache(maxsize=1)

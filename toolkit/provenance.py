@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import shlex
 import subprocess
 import sys
@@ -24,6 +25,15 @@ def git_revision() -> str:
         return rev + ("+dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
+
+
+def source_digest(root: Path, paths) -> str:
+    """16 hex digits over source files (paths under root): each one's path relative to root and its bytes,
+    in the order given. The fingerprint of the code that made an artefact, for caches keyed by it."""
+    h = hashlib.sha256()
+    for path in paths:
+        h.update(str(Path(path).relative_to(root)).encode() + b"\0" + Path(path).read_bytes() + b"\0")
+    return h.hexdigest()[:16]
 
 
 @functools.lru_cache(maxsize=1)
