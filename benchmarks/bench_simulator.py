@@ -4,12 +4,13 @@
 
 Prints training tokens/s and achieved FLOP/s (the model's FLOPs counted by
 torch.utils.flop_counter: forward + backward of every matmul, attention included), the FLOP/s of
-a plain fp32 2048^3 matrix product (the limit), their ratio (MFU), and the same for sampling one
-clip the way the harness does (uint8 context in, uint8 frames out, through WorldModel.continue_clip
-with the config's sampler, steps and guidance): seconds per clip of the default suite (8 context
-frames, 24 new ones at 64x64 for the tiny config) and the ratio to the 1 s/clip goal. On a GPU it
-uses bf16 autocast when train.amp=bf16 and compares against a bf16 matrix product. The weights are
-random: a trained checkpoint does exactly the same arithmetic.
+a plain fp32 2048^3 matrix product (the limit; 8192^3 on a GPU, which a 2048 product cannot fill),
+their ratio (MFU), and the same for sampling one clip the way the harness does (uint8 context in,
+uint8 frames out, through WorldModel.continue_clip with the config's sampler, steps and guidance):
+seconds per clip of the default suite (8 context frames, 24 new ones at 64x64 for the tiny config)
+and the ratio to the 1 s/clip goal. On a GPU it uses bf16 autocast when train.amp=bf16 and compares
+against a bf16 matrix product. The weights are random: a trained checkpoint does exactly the same
+arithmetic.
 """
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def sync(device):
         torch.cuda.synchronize()
 
 
-def matmul_rate(device, dtype, n: int = 2048, reps: int = 5) -> float:
+def matmul_rate(device, dtype, n: int, reps: int = 5) -> float:
     """Best-of FLOP/s of an n^3 matrix product."""
     a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
     a @ b
@@ -106,11 +107,12 @@ def main() -> None:
         loss.backward()
 
     train_flops = count_flops(fwd_bwd)
-    limit = matmul_rate(device, torch.bfloat16 if bf16 else torch.float32)
+    n_mm = 8192 if device.type == "cuda" else 2048
+    limit = matmul_rate(device, torch.bfloat16 if bf16 else torch.float32, n_mm)
     sec = timed(step, device, a.steps)
     print(f"device {device}, threads {torch.get_num_threads()}, config {cfg.name}, {n_params(model) / 1e6:.2f}M params, "
           f"{cfg.model.attention} attention, patch {cfg.model.patch}, batch {b} x {t}x{h}x{w}, amp {cfg.train.amp}")
-    print(f"matmul 2048^3 {'bf16' if bf16 else 'fp32'}: {limit / 1e9:.1f} GFLOP/s (the limit)")
+    print(f"matmul {n_mm}^3 {'bf16' if bf16 else 'fp32'}: {limit / 1e9:.1f} GFLOP/s (the limit)")
     print(f"train: {sec:.3f} s/step, {tokens / sec:,.0f} tokens/s, {train_flops / 1e9:.1f} GFLOP/step, "
           f"{train_flops / sec / 1e9:.1f} GFLOP/s, MFU {train_flops / sec / limit:.2f}")
 

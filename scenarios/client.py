@@ -1,4 +1,5 @@
-"""One pooled PyBullet DIRECT client per process, and pybullet imported quietly."""
+"""One pooled PyBullet DIRECT client per process, and pybullet imported quietly, on first use: loading
+cached episodes, training and scoring also run where pybullet is not installed (a GPU machine, say)."""
 from __future__ import annotations
 
 import functools
@@ -6,6 +7,7 @@ import os
 from typing import ClassVar
 
 
+@functools.cache
 def _import_pybullet():
     # pybullet announces its build time on stderr at import; keep our CLIs' output to what they say.
     fd = os.dup(2)
@@ -47,4 +49,11 @@ class Client:
         return fn
 
 
-p = _import_pybullet()
+class _Pybullet:
+    """The pybullet module, imported at the first attribute read."""
+
+    def __getattr__(self, name):
+        return getattr(_import_pybullet(), name)
+
+
+p = _Pybullet()

@@ -148,3 +148,27 @@ def test_overwrite_is_incomplete_until_done(episode, tmp_path, monkeypatch):
     assert not (folder / META_FILE).exists()
     assert list(find_episodes(tmp_path)) == []
     assert not [f for f in os.listdir(folder) if f.endswith(".tmp")]
+
+
+def test_cached_episodes_load_and_score_without_pybullet(episode, tmp_path):
+    """A machine without pybullet (a GPU node) loads cached episodes and imports the trainer and the harness;
+    only making a new episode needs the engine, and then the error says what is missing."""
+    import subprocess
+    import sys
+    folder = episode.save(tmp_path / "episodes")
+    (tmp_path / "stub").mkdir()
+    (tmp_path / "stub" / "pybullet.py").write_text("raise ImportError('pybullet is not installed')\n")
+    code = f"""
+import numpy as np, simulator.train, physics_evals.evaluate
+from scenarios import RenderSpec, generate_episode, load_episode
+ep = load_episode({str(folder)!r})
+assert ep.rgb.shape == (8, 32, 32, 3) and int(np.asarray(ep.rgb).sum()) == {int(episode.rgb.sum())}
+try:
+    generate_episode("free_fall", 1, RenderSpec(height=32, width=32, n_frames=8))
+except ImportError as e:
+    print("no engine:", e)
+"""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path / "stub"), os.getcwd()])}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "no engine: pybullet is not installed"

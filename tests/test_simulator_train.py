@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
@@ -42,6 +43,27 @@ def test_resume_after_a_kill_continues_the_same_run(tmp_path):
     assert not torch.equal(first["final.weight"], torch.zeros_like(first["final.weight"]))
     log = ckpt.read_manifest(tmp_path / "cut")["log"]
     assert [e["step"] for e in log] == [2, 4, 6] and all(np.isfinite(e["val_loss"]) for e in log)
+
+
+def test_noise_drawn_by_its_own_generator_resumes_with_it_and_nowhere_else(tmp_path, monkeypatch):
+    """On a GPU the noise comes from a generator on the device (noise_generator); a second CPU generator
+    stands in for it here. Its state is checkpointed, so a killed run resumes bit-identically, and a run
+    drawn one way refuses to resume the other way rather than silently switching noise streams."""
+    import simulator.train as tr
+    data = falling_square_clips(), falling_square_clips(seed=1)
+    monkeypatch.setattr(tr, "noise_generator", lambda gen, device, seed: torch.Generator().manual_seed(seed))
+    train(small_cfg("train.steps=4"), tmp_path / "whole", data=data, progress=False)
+    train(small_cfg("train.steps=4"), tmp_path / "cut", data=data, progress=False, stop_after=2)
+    train(small_cfg("train.steps=4"), tmp_path / "cut", data=data, progress=False)
+    a, b = _tensors(tmp_path / "whole", "train"), _tensors(tmp_path / "cut", "train")
+    assert "rng.noise" in a and a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    train(small_cfg("train.steps=4"), tmp_path / "gpu", data=data, progress=False, stop_after=2)
+    monkeypatch.undo()  # a CPU from here on: the noise is drawn by the data generator
+    train(small_cfg("train.steps=4"), tmp_path / "cpu", data=data, progress=False)
+    assert "rng.noise" not in _tensors(tmp_path / "cpu", "train")
+    assert not torch.equal(a["raw.final.weight"], _tensors(tmp_path / "cpu", "train")["raw.final.weight"])
+    with pytest.raises(ckpt.CheckpointError, match="a GPU run cannot resume on a CPU"):
+        train(small_cfg("train.steps=4"), tmp_path / "gpu", data=data, progress=False)
 
 
 def _ddp_worker(rank: int, world: int, init_file: str, cfg_dict: dict, out: str):
