@@ -60,4 +60,6 @@ def test_background_removes_an_object_and_keeps_the_rest(episodes):
     ball, wall = ep.objects_with_role("projectile")[0]["id"], ep.objects_with_role("occluder")[0]["id"]
     tr = tracker.track(probes.background(ep, ball), ep.objects)
     assert not tr.present[:, tr.index(ball)].any()
-    assert (tr.area[:, tr.index(wall)] == (ep.seg == wall).sum(axis=(1, 2))).all()
+    # the tracker's area sums soft pixel weights, whose last bits follow the CPU's code paths
+    # (694.00000923 for 694 pixels on an AVX2-only EPYC)
+    np.testing.assert_allclose(tr.area[:, tr.index(wall)], (ep.seg == wall).sum(axis=(1, 2)), rtol=0, atol=1e-3)
