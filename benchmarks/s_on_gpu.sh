@@ -11,11 +11,13 @@
 # `physics_evals run --suite full`), with each npz stored uncompressed, which xz then shrinks about 3.6x
 # further than the npz's own deflate (it sees across episodes); `run` unpacks it, and stored npz files
 # load as they are.
-# The step count is fixed before training from a 30-step probe, so the run is an ordinary `--steps N`
-# run that `python -m simulator train` rebuilds anywhere; it is printed and kept in the run's manifest.
-# Environment: EXTRA (more --set overrides, for a rehearsal on small sizes), LIMIT (episodes per task),
-# WORKERS (scoring processes), DEADLINE (seconds the whole script may take; the full suite is skipped
-# when too little is left).
+# The step count is fixed before training, from a 30-step probe or from STEPS, so the run is an ordinary
+# `--steps N` run that `python -m simulator train` rebuilds anywhere; it is printed and kept in the run's
+# manifest. The probe errs long (on an H200 it read 0.35 s/step, training ran at 0.10-0.16: its 15 steps
+# include writing a 0.5 GB checkpoint). Environment: STEPS (a step count instead of the probe's), BENCH=0
+# (no benchmark), EXTRA (more --set overrides, for a rehearsal on small sizes), LIMIT (episodes per task),
+# WORKERS (scoring processes), DEADLINE (seconds the whole script may take; the full suite is skipped when
+# too little is left).
 set -uo pipefail
 usage="usage: bash benchmarks/s_on_gpu.sh pack DIR | run OUT [TRAIN_SECONDS] [ARCHIVE]"
 export PYTHONUNBUFFERED=1
@@ -60,11 +62,14 @@ run=runs/S-gpu
 nvidia-smi --query-gpu=name,memory.total,clocks.sm --format=csv,noheader 2>/dev/null
 python -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
 
-echo "== bench (bf16 MFU, s/clip)"
-python benchmarks/bench_simulator.py --config S $sets --steps 10
+if [ "${BENCH:-1}" = 1 ]; then
+    echo "== bench (bf16 MFU, s/clip)"
+    python benchmarks/bench_simulator.py --config S $sets --steps 10
+fi
 
-echo "== probe: seconds per real training step (batches drawn as in training)"
-steps=$(python - "$budget" $sets <<'PY'
+steps=${STEPS:-}
+[ -n "$steps" ] || echo "== probe: seconds per real training step (batches drawn as in training)"
+[ -n "$steps" ] || steps=$(python - "$budget" $sets <<'PY'
 import sys, tempfile
 from simulator import checkpoint as ckpt
 from simulator.config import get_config
