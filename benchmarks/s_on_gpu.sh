@@ -92,10 +92,13 @@ python -m simulator train --config S $sets --steps "$steps" --set train.eval_eve
 python -m simulator export --checkpoint $run --out $run-release || exit 1
 cp $run-release/manifest.json "$out/manifest.json"
 
-score() {  # suite, seconds allowed
+score() {  # suite, seconds allowed; a rerun resumes from the caches and writes a newer results folder
     timeout "$2" python -m physics_evals run --suite "$1" $limit --models copy_last_frame linear_extrapolation \
         "s_gpu=checkpoint:$run-release" --out "runs/res-$1" --no-report --no-progress --workers "$workers" \
-        && cp runs/res-"$1"/*/results.json "$out/$1.json" && cp runs/res-"$1"/*/samples.jsonl "$out/$1-samples.jsonl"
+        || return 1
+    local newest
+    newest=$(ls -td runs/res-"$1"/*/ | head -1)
+    cp "$newest/results.json" "$out/$1.json" && cp "$newest/samples.jsonl" "$out/$1-samples.jsonl"
 }
 echo "== score: default suite ($(left) s left)"
 score default $(($(left) - 10))

@@ -141,7 +141,7 @@ def draw_step(batch_src: ClipSet, gen: torch.Generator, cfg: Config, vae: VideoV
 
 def noise_generator(gen: torch.Generator, device: torch.device, seed: int) -> torch.Generator:
     """Where the training noise is drawn: `gen` itself on a CPU; on a GPU, a generator there seeded alike.
-    A CPU draw of a batch's noise (32 clips of 32x64x64x3) takes about 0.2 s, several GPU steps of the
+    A CPU draw of a batch's noise (32 clips of 32x64x64x3) takes about 0.2 s, three GPU steps of the
     S config, so a CPU generator would leave the GPU idle. GPU runs are reproducible on GPUs; their noise
     is not the CPU run's."""
     return gen if device.type == "cpu" else torch.Generator(device).manual_seed(seed)
