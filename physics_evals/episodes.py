@@ -56,8 +56,16 @@ def ensure_episodes(tasks: list[Task], root: Path, workers: int, progress: bool,
     return failed
 
 
+class NoEpisodesError(ValueError):
+    """Not one of the tasks' held-out episodes is on disk or could be made."""
+
+
 def usable_episodes(tasks: list[Task], root: Path, failed: dict[Path, str]) -> dict[str, list[Path]]:
-    """task name -> its episode folders, without those that could not be generated."""
-    return {t.name: [f for f in t.episode_folders(root) if f not in failed] for t in tasks}
+    """task name -> its episode folders, without those that could not be generated; NoEpisodesError when
+    that leaves none at all (there is nothing to score any model on)."""
+    usable = {t.name: [f for f in t.episode_folders(root) if f not in failed] for t in tasks}
+    if failed and not any(usable.values()):
+        raise NoEpisodesError(f"{root}: no held-out episode could be made; the first: {next(iter(failed.values()))}")
+    return usable
 
 

@@ -7,6 +7,10 @@ import os
 from typing import ClassVar
 
 
+class EngineUnavailableError(ImportError, ValueError):
+    """pybullet cannot be imported: new episodes cannot be made (a ValueError too, so CLIs say it in one line)."""
+
+
 @functools.cache
 def _import_pybullet():
     # pybullet announces its build time on stderr at import; keep our CLIs' output to what they say.
@@ -15,6 +19,8 @@ def _import_pybullet():
         with open(os.devnull, "w") as null:
             os.dup2(null.fileno(), 2)
             import pybullet
+    except ImportError as e:
+        raise EngineUnavailableError(f"{e}: making new episodes needs pybullet (cached ones do not)") from None
     finally:
         os.dup2(fd, 2)
         os.close(fd)

@@ -171,4 +171,13 @@ except ImportError as e:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path / "stub"), os.getcwd()])}
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "no engine: pybullet is not installed"
+    assert proc.stdout.strip() == ("no engine: pybullet is not installed: making new episodes needs pybullet "
+                                   "(cached ones do not)")
+    # and a harness run with no episode cached says so in one line, with nothing published
+    proc = subprocess.run([sys.executable, "-m", "physics_evals", "run", "--models", "copy_last_frame", "--tasks",
+                           "gravity-drop", "--limit", "1", "--episodes-root", str(tmp_path / "none"), "--out",
+                           str(tmp_path / "results"), "--no-report", "--no-progress"],
+                          capture_output=True, text=True, env=env, check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith(f"error: {tmp_path / 'none'}: no held-out episode could be made")
+    assert not list((tmp_path / "results").rglob("results.json"))
