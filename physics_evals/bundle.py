@@ -32,7 +32,8 @@ from toolkit.files import atomic_write_bytes
 from toolkit.provenance import git_revision, versions
 
 from . import options
-from .results import RESULTS_FILE, SAMPLES_FILE, load_results, summarize_samples, task_scores, validate_results
+from .results import RESULTS_FILE, SAMPLES_FILE, load_results, task_scores, validate_results
+from .summary import summarize_samples
 from .rollouts import RolloutError, find_rollout, rollout_path
 
 MANIFEST_FILE = "manifest.json"

@@ -29,7 +29,8 @@ from .episodes import ensure_episodes, select_tasks, usable_episodes
 from .models import CEILING, Adapter, default_model_specs, resolve_models
 from .models.base import UnscorableModelError
 from .options import EPISODES_ROOT, RESULTS_ROOT, ROLLOUTS_ROOT
-from .results import SCHEMA_VERSION, score_samples, summarize_samples, task_scores, write_run
+from .results import SCHEMA_VERSION, score_samples, task_scores, write_run
+from .summary import summarize_samples
 from .seeds import per_seed, seed_record
 from .rollouts import RolloutError, check_frames, load_rollout, read_info, rollout_path, write_rollout
 from .splits import split_scores

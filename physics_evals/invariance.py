@@ -62,7 +62,8 @@ def invariance_report(tasks, folders: dict[str, list[Path]], nuisances: tuple[st
     """nuisance -> {"summary": {group: score}, "largest_drop": (drop, task, metric), "drops": {(task,
     metric): drop}}; plus the clean truth's summary under CLEAN."""
     from .metrics import METRICS
-    from .results import score_samples, summarize_samples
+    from .results import score_samples
+    from .summary import summarize_samples
     jobs = [(t, f, tuple(nuisances), seed) for t in tasks for f in folders[t.name]]
     rows: list[dict] = map_concat(_job, jobs, workers)
     summary = summarize_samples(rows, METRICS, ceiling_model=CEILING)

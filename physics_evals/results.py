@@ -1,5 +1,5 @@
 """From per-episode samples to results.json (fixed contract 3): task values with bootstrap CIs,
-0..100 scores against the physical-variance ceiling, and the per-model summary.
+0..100 scores against the physical-variance ceiling; the per-model summary is physics_evals.summary's.
 
 A sample is one (model, task, episode, metric) raw value. Its score is `Metric.score(value,
 ceiling)` where the ceiling is the `resimulated` model's value on the same episode and metric:
@@ -30,25 +30,6 @@ N_BOOT = 1000  # bootstrap resamples for 95% CIs
 
 class ResultsError(ValueError):
     """A results file that does not follow fixed contract 3; the message names the file and field."""
-
-
-def resampled_episodes(rows: list[dict], n_boot: int, rng: np.random.Generator):
-    """n_boot paired bootstrap draws over episodes, each a list of rows: every task's episodes drawn with
-    replacement, in sorted order. A resampled episode keeps its rows together (every model, every metric),
-    renamed so that repeats count as separate episodes."""
-    by_episode: dict[tuple[str, str], list[dict]] = defaultdict(list)
-    for r in rows:
-        by_episode[(r["task"], r["episode_id"])].append(r)
-    episodes: dict[str, list[str]] = defaultdict(list)
-    for task, episode in sorted(by_episode):
-        episodes[task].append(episode)
-    for _ in range(n_boot):
-        drawn = []
-        for task in sorted(episodes):
-            eps = episodes[task]
-            for j, i in enumerate(rng.integers(0, len(eps), size=len(eps))):
-                drawn += [{**r, "episode_id": f"{r['episode_id']}#{j}"} for r in by_episode[(task, eps[i])]]
-        yield drawn
 
 
 def bootstrap_ci(values, seed: int, key: str, n_boot: int = N_BOOT, stat=np.mean) -> tuple[float, float]:
@@ -106,66 +87,6 @@ def task_scores(rows: list[dict], metrics: dict, seed: int) -> list[dict]:
             "n_failed": sum(r["status"] != "ok" for r in rs),
             "score": float(np.mean(scores)) if scores else None, "score_ci_low": _num(slo), "score_ci_high": _num(shi),
         })
-    return out
-
-
-def summarize_samples(rows: list[dict], metrics: dict, tasks: list[str] | None = None,
-                      ceiling_model: str = "resimulated") -> dict[str, dict[str, float | None]]:
-    """Per model, on 0..100: permanence and plausibility are the mean over their (task, metric) pairs of
-    the mean episode score; physics_iq is the mean over tasks of the Physics-IQ score (metrics'
-    physics_iq_score against the ceiling's values on the same episodes); overall is the mean of the
-    groups present. Failed samples count 0. Rows need no 'score' yet; `tasks` restricts the summary
-    (e.g. to one family)."""
-    rows = [dict(r) for r in rows if tasks is None or r["task"] in tasks]
-    score_samples(rows, metrics, ceiling_model)
-    per = defaultdict(list)  # (model, group, task, metric) -> episode scores
-    for r in rows:
-        m = metrics.get(r["metric"])
-        if m is not None and m.group in PHYSICS_GROUPS[:2] and r["score"] is not None:  # physics_iq: below
-            per[(r["model"], m.group, r["task"], r["metric"])].append(r["score"])
-    by_group = defaultdict(lambda: defaultdict(list))
-    for (model, group, _, _), scores in per.items():
-        by_group[model][group].append(float(np.mean(scores)))
-    for (model, _), score in _physics_iq_per_task(rows, metrics, ceiling_model).items():
-        by_group[model]["physics_iq"].append(score)
-    out = {}
-    for model in sorted({r["model"] for r in rows}):
-        row = {g: (float(np.mean(by_group[model][g])) if by_group[model][g] else None) for g in PHYSICS_GROUPS}
-        present = [v for v in row.values() if v is not None]
-        row["overall"] = float(np.mean(present)) if present else None
-        out[model] = row
-    return out
-
-
-def _physics_iq_per_task(rows: list[dict], metrics: dict, ceiling_model: str) -> dict[tuple[str, str], float]:
-    """(model, task) -> Physics-IQ score over the task's episodes, scaled by the fraction of episodes
-    whose samples did not fail. Tasks where the ceiling has no values are left out."""
-    from .metrics.physics_iq import physics_iq_score
-    values = defaultdict(lambda: defaultdict(list))  # (model, task) -> metric -> ok values
-    episodes = defaultdict(set)                       # (model, task) -> episodes, and those that failed
-    failed = defaultdict(set)
-    for r in rows:
-        m = metrics.get(r["metric"])
-        if m is None or m.group != "physics_iq":
-            continue
-        key = (r["model"], r["task"])
-        episodes[key].add(r["episode_id"])
-        if r["status"] != "ok":
-            failed[key].add(r["episode_id"])
-        elif _ok(r):
-            values[key][r["metric"]].append(r["value"])
-    out = {}
-    for (model, task), eps in episodes.items():
-        ceiling = values.get((ceiling_model, task))
-        if not ceiling:
-            continue
-        ok_fraction = 1.0 - len(failed[(model, task)]) / len(eps)
-        try:
-            s = physics_iq_score(values[(model, task)], ceiling) if ok_fraction > 0 else 0.0
-        except (ValueError, ZeroDivisionError):  # a metric missing, or a ceiling IoU of 0: undefined here
-            continue
-        if not math.isnan(s):
-            out[(model, task)] = s * ok_fraction
     return out
 
 

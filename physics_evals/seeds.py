@@ -18,7 +18,8 @@ import copy
 
 import numpy as np
 
-from .results import SUMMARY_KEYS, summarize_samples
+from .results import SUMMARY_KEYS
+from .summary import summarize_samples
 
 
 def per_seed(models: list, seeds: list[int]) -> list:

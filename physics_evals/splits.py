@@ -15,17 +15,13 @@ results.json carries this as an extra top-level section `splits` (fixed contract
 """
 from __future__ import annotations
 
-import math
-from collections import defaultdict
-
 import numpy as np
 
 from .metrics.base import PHYSICS_GROUPS
-from .results import resampled_episodes, summarize_samples
+from .summary import EpisodeScores, bootstrap_weights
 
 SPLITS = ("id", "ood", "comb")  # as tasks.SPLITS (not imported: the report reads results without tasks)
-# Draws for results.json: each is one pass of summarize_samples (~50 ms for a default run's 4,500 samples
-# on one free core), so 100 keep a run's printout to seconds; the report redraws its table with its own 500.
+# Draws for results.json; the report redraws its table with its own 500.
 N_BOOT = 100
 GAPS = {"gap_ood": "ood", "gap_comb": "comb"}  # gap key -> the split subtracted from ID
 
@@ -35,17 +31,9 @@ def split_of_tasks(task_records: dict[str, dict]) -> dict[str, str]:
     return {t: rec.get("split", "id") for t, rec in task_records.items()}
 
 
-def _overall(rows: list[dict], metrics: dict, tasks: list[str], ceiling_model: str) -> dict[str, float]:
-    out = {}
-    for model, row in summarize_samples(rows, metrics, tasks=tasks, ceiling_model=ceiling_model).items():
-        v = row.get("overall")
-        if v is not None and not math.isnan(v):
-            out[model] = float(v)
-    return out
-
-
-def _ci(values: list[float]) -> tuple[float | None, float | None]:
-    if not values:
+def _ci(values: np.ndarray) -> tuple[float | None, float | None]:
+    values = values[~np.isnan(values)]
+    if not values.size:
         return None, None
     return float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))
 
@@ -58,29 +46,23 @@ def split_scores(rows: list[dict], metrics: dict, task_split: dict[str, str], ce
     by_split = {s: ts for s, ts in by_split.items() if ts}
     if not by_split:
         return {}
-    points = {s: _overall(rows, metrics, ts, ceiling_model) for s, ts in by_split.items()}
     read = [r for r in rows  # only the samples the summary reads (pixel metrics never enter it)
             if r["task"] in task_split and r["metric"] in metrics and metrics[r["metric"]].group in PHYSICS_GROUPS]
-    rng = np.random.default_rng([seed, 10])  # 10: this bootstrap's own stream of the run seed
-    draws: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for drawn in resampled_episodes(read, n_boot, rng):
-        got = {s: _overall(drawn, metrics, ts, ceiling_model) for s, ts in by_split.items()}
-        for s, per_model in got.items():
-            for model, v in per_model.items():
-                draws[model][s].append(v)
-        for gap, other in GAPS.items():
-            for model in set(got.get("id", {})) & set(got.get(other, {})):
-                draws[model][gap].append(got["id"][model] - got[other][model])
+    table = EpisodeScores(read, metrics, ceiling_model)
+    points = {s: table.summary(np.ones((1, len(table.columns))), ts) for s, ts in by_split.items()}
+    weights = bootstrap_weights(table, n_boot, np.random.default_rng([seed, 10]))  # 10: this bootstrap's own stream
+    draws = {s: table.summary(weights, ts) for s, ts in by_split.items()}
     out = {}
-    for model in sorted({m for p in points.values() for m in p}):
+    for model in sorted({m for p in points.values() for m, row in p.items() if not np.isnan(row["overall"][0])}):
         entry = {}
         for s in by_split:
-            if model in points[s]:
-                lo, hi = _ci(draws[model][s])
-                entry[s] = {"overall": points[s][model], "ci_low": lo, "ci_high": hi, "n_tasks": len(by_split[s])}
+            point = points[s].get(model, {}).get("overall", np.array([np.nan]))[0]
+            if not np.isnan(point):
+                lo, hi = _ci(draws[s][model]["overall"])
+                entry[s] = {"overall": float(point), "ci_low": lo, "ci_high": hi, "n_tasks": len(by_split[s])}
         for gap, other in GAPS.items():
             if "id" in entry and other in entry:
-                lo, hi = _ci(draws[model][gap])
+                lo, hi = _ci(draws["id"][model]["overall"] - draws[other][model]["overall"])
                 entry[gap] = {"value": entry["id"]["overall"] - entry[other]["overall"], "ci_low": lo, "ci_high": hi}
         out[model] = entry
     return out

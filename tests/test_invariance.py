@@ -118,7 +118,7 @@ def test_a_2x_30fps_longer_h264_of_the_truth_scores_as_the_truth(tmp_path):
     from types import SimpleNamespace
 
     from physics_evals.models.baselines import Resimulated
-    from physics_evals.results import summarize_samples
+    from physics_evals.summary import summarize_samples
     horizon = SPEC.n_frames - CONTEXT
     task = SimpleNamespace(name="drop", horizon=horizon, height=64, width=64, fps=15, context=CONTEXT,
                            render_spec=SPEC, metrics=tuple(METRICS))

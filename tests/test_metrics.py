@@ -8,7 +8,7 @@ import pytest
 import scenarios
 from physics_evals import probes
 from physics_evals.metrics import GROUPS, METRICS, Clip, ClipError, UnknownMetricError, evaluate, get_metric
-from physics_evals.results import summarize_samples
+from physics_evals.summary import summarize_samples
 import stub_scenes as fixtures
 
 SPEC = scenarios.RenderSpec(height=64, width=64, fps=15, n_frames=16)
@@ -150,7 +150,7 @@ def test_breaking_when_the_truth_does_not_costs_the_horizon(eps):
 
 
 def test_summary_groups_and_overall(eps):
-    """The one summary formula (results.summarize_samples) on the real metrics of one clip."""
+    """The one summary formula (physics_evals.summary) on the real metrics of one clip."""
     ep, context = eps["pass"]
 
     def rows(model, values):

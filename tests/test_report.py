@@ -18,7 +18,8 @@ from physics_evals.report import find_results, write_report
 from toolkit.files import writer_tag
 from physics_evals.report import stats
 from physics_evals.report.load import load_results
-from physics_evals.results import score_samples, summarize_samples, task_scores, write_run
+from physics_evals.results import score_samples, task_scores, write_run
+from physics_evals.summary import summarize_samples
 from physics_evals.rollouts import rollout_path
 from scenarios import RenderSpec, generate_episode
 from scenarios.episode import HELD_OUT_SEED, episode_id

@@ -9,10 +9,10 @@ import pytest
 
 from _evals_helpers import STUB_METRICS, tiny_task, write_npz
 from physics_evals import models as models_pkg
-from physics_evals.results import (ResultsError, bootstrap_ci, load_results, summarize_samples,
-                                   validate_results)
+from physics_evals.results import ResultsError, bootstrap_ci, load_results, validate_results
 from physics_evals.rollouts import read_info, rollout_path, write_rollout
 from physics_evals.evaluate import RunConfig, run
+from physics_evals.summary import summarize_samples
 from physics_evals.models.base import UnscorableModelError
 from physics_evals.tasks import get_tasks
 from scenarios import load_episode

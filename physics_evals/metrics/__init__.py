@@ -4,7 +4,7 @@
     values = evaluate(Clip(truth=episode, context=4, pred=frames))        # name -> raw value (NaN: n/a)
     scores = {n: METRICS[n].score(v, ceiling.get(n)) for n, v in values.items()}
 
-The summary over models, tasks and episodes has one formula: results.summarize_samples.
+The summary over models, tasks and episodes has one formula: physics_evals.summary.
 """
 from __future__ import annotations
 

@@ -48,7 +48,6 @@ files, which adds codec noise that these arrays do not have.
 """
 from __future__ import annotations
 
-import math
 from collections import OrderedDict
 from typing import Mapping, Sequence
 
@@ -237,19 +236,33 @@ def _per_truth(clip: Clip, what: tuple, compute):
     return _TRUTH_WORK[key]
 
 
+PIQ_IOUS = ("piq_spatiotemporal_iou", "piq_spatial_iou", "piq_weighted_spatial_iou")
+PIQ_KEYS = (*PIQ_IOUS, "piq_mse")  # the metrics the score is made of
+
+
+def physics_iq_of_means(model_means: Mapping[str, np.ndarray], variance_means: Mapping[str, np.ndarray]) -> np.ndarray:
+    """The Physics-IQ score (0..100) from the mean metric values, elementwise over arrays of means (one per
+    bootstrap draw, say). NaN where a variance IoU is 0 (the ratio is undefined) or a mean is NaN."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = sum(np.asarray(model_means[k], np.float64) / np.where(variance_means[k] == 0, np.nan, variance_means[k])
+                     for k in PIQ_IOUS)
+        score = (ratios / 3 - (np.asarray(model_means["piq_mse"], np.float64) - variance_means["piq_mse"])) * 100
+    return np.clip(score, 0.0, 100.0)
+
+
 def physics_iq_score(model_values: Mapping[str, float | Sequence[float]],
                      variance_values: Mapping[str, float | Sequence[float]]) -> float:
     """The Physics-IQ score (0..100) from a model's metric values and the physical-variance values
     (the same metrics for a second physical take), each a number or per-clip values (averaged)."""
-    def m(values, key):
-        if key not in values:
-            raise ValueError(f"physics_iq_score needs '{key}' (got {', '.join(values) or 'nothing'})")
-        v = np.asarray(values[key], dtype=np.float64)
-        return float(np.nanmean(v)) if v.size else math.nan
-    ratios = [m(model_values, k) / m(variance_values, k)
-              for k in ("piq_spatiotemporal_iou", "piq_spatial_iou", "piq_weighted_spatial_iou")]
-    score = (sum(ratios) / 3 - (m(model_values, "piq_mse") - m(variance_values, "piq_mse"))) * 100
-    return float(min(max(score, 0.0), 100.0))
+    def means(values):
+        missing = [k for k in PIQ_KEYS if k not in values]
+        if missing:
+            raise ValueError(f"physics_iq_score needs '{missing[0]}' (got {', '.join(values) or 'nothing'})")
+        return {k: np.nanmean(v) if (v := np.asarray(values[k], np.float64)).size else np.nan for k in PIQ_KEYS}
+    model, variance = means(model_values), means(variance_values)
+    if any(variance[k] == 0 for k in PIQ_IOUS):
+        raise ZeroDivisionError("physics_iq_score: a physical-variance IoU of 0 leaves its ratio undefined")
+    return float(physics_iq_of_means(model, variance))
 
 
 METRICS = [

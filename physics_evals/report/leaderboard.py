@@ -118,7 +118,7 @@ def build(results: Results) -> Leaderboard:
     families, family_points, family_cis = [], {}, {}
     for family in results.families():
         tasks = results.tasks_of(family)
-        fpoints = summarize(results, results.samples, tasks) if usable else {}
+        fpoints = summarize(results, tasks) if usable else {}
         fcis = intervals(results, tasks) if usable else {}
         family_points[family], family_cis[family] = fpoints, fcis
         rows = [[_label(m, results)] + [fmt_ci(fpoints.get(m, {}).get(g), fcis.get(m, {}).get(g)) for g in GROUPS]

@@ -49,6 +49,7 @@ class Results:
     samples: list[dict]                # per-episode rows (model, task, episode_id, metric, value)
     run_of_model: dict[str, Run]       # the run each model's rollouts and summary come from
     metrics: dict[str, dict] = field(default_factory=dict)  # metric -> {group, higher_is_better, ...}
+    episode_scores: object = field(default=None, repr=False, compare=False)  # stats.episode_scores' cache
 
     def families(self) -> list[str]:
         from scenarios.registry import FAMILY_ORDER

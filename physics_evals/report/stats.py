@@ -3,8 +3,8 @@
 results.json carries CIs for each (model, task, metric) value but only points for the summary.
 Here the episodes of every task are resampled with replacement (one draw shared by all models
 and metrics: paired, since scores are taken against the ceiling's same episode) and each draw
-is summarised by the harness's own `summarize_samples`, so the intervals are of exactly the
-numbers in the table, whatever the summary formula is. The metrics are rebuilt from the
+is summarised by the harness's own summary formula (`physics_evals.summary`, which takes a draw as
+episode weights), so the intervals are of exactly the numbers in the table. The metrics are rebuilt from the
 records results.json carries (group, direction, perfect value, scale), so a report needs no
 metric code. Before any interval is shown, the unresampled summary is checked against
 results.json; when it does not reproduce, the report says so instead of printing intervals
@@ -13,15 +13,14 @@ of something else.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 
 import numpy as np
 
 from ..models import CEILING
-from ..results import resampled_episodes
+from ..summary import EpisodeScores, bootstrap_weights
 from .load import GROUPS, Results
 
-N_BOOT = 500          # draws; ~10 ms each for 3000 samples, and the 2.5% tail still rests on ~12 draws
+N_BOOT = 500          # draws; the 2.5% tail rests on ~12 of them
 BOOT_SEED = 0         # the bootstrap is seeded so a report is a pure function of its inputs
 REPRODUCE_TOL = 1e-6  # summary points must match results.json to this (absolute, on 0..100)
 
@@ -50,9 +49,18 @@ def ceiling_model(results: Results) -> str:
     return names.pop() if len(names) == 1 else CEILING
 
 
-def summarize(results: Results, rows: list[dict], tasks: list[str] | None = None) -> dict[str, dict]:
-    from physics_evals.results import summarize_samples
-    return summarize_samples(rows, metrics_of(results), tasks=tasks, ceiling_model=ceiling_model(results))
+def episode_scores(results: Results) -> EpisodeScores:
+    """The results' samples laid out for the summary formula; built once per Results."""
+    if results.episode_scores is None:
+        results.episode_scores = EpisodeScores(results.samples, metrics_of(results), ceiling_model(results))
+    return results.episode_scores
+
+
+def summarize(results: Results, tasks: list[str] | None = None) -> dict[str, dict]:
+    """{model: {group: 0..100 or None}} of the samples, over the given tasks (all by default)."""
+    table = episode_scores(results)
+    out = table.summary(np.ones((1, len(table.columns))), tasks)
+    return {m: {g: None if np.isnan(v[0]) else float(v[0]) for g, v in row.items()} for m, row in out.items()}
 
 
 def reproduces(got: dict, want: dict, tol: float = REPRODUCE_TOL) -> bool:
@@ -76,26 +84,26 @@ def check(results: Results) -> tuple[bool, str]:
     if not results.samples:
         return False, "summary intervals: not shown (the runs have no samples.jsonl to bootstrap)"
     try:
-        ok = reproduces(summarize(results, results.samples), results.summary)
+        ok = reproduces(summarize(results), results.summary)
     except (ImportError, KeyError, TypeError, ValueError):
         ok = False
     if not ok:
         return False, ("summary intervals: not shown (the samples in samples.jsonl do not reproduce the "
                        "summary in results.json)")
     return True, (f"summary intervals: paired percentile bootstrap over episodes ({N_BOOT} draws, seed {BOOT_SEED}), "
-                  "each draw summarised by the harness's summarize_samples")
+                  "each draw summarised by the harness's summary formula")
 
 
 def intervals(results: Results, tasks: list[str] | None = None, n_boot: int = N_BOOT,
               seed: int = BOOT_SEED) -> dict[str, dict[str, tuple[float, float]]]:
     """{model: {group: (ci_low, ci_high)}} over the given tasks (all by default)."""
     tasks = sorted(results.tasks) if tasks is None else sorted(tasks)
-    rng = np.random.default_rng(seed)
-    per: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for rows in resampled_episodes([r for r in results.samples if r["task"] in tasks], n_boot, rng):
-        for model, row in summarize(results, rows).items():
-            for g, v in row.items():
-                if v is not None and not math.isnan(v):
-                    per[model][g].append(v)
-    return {m: {g: (float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))) for g, v in row.items()}
-            for m, row in per.items()}
+    table = episode_scores(results)
+    draws = table.summary(bootstrap_weights(table, n_boot, np.random.default_rng(seed), tasks), tasks)
+    out: dict[str, dict[str, tuple[float, float]]] = {}
+    for model, row in draws.items():
+        for g, v in row.items():
+            v = v[~np.isnan(v)]
+            if v.size:
+                out.setdefault(model, {})[g] = (float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5)))
+    return out
