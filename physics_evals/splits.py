@@ -2,7 +2,7 @@
 
 PhyWorld separates in-distribution (ID), out-of-distribution (OOD) and combinatorial generalisation;
 every task says which split it measures (`Task.split`). For each model this gives the `overall`
-summary (the harness's own `summarize_samples`, restricted to one split's tasks) of each split
+summary (the harness's own formula, physics_evals.summary, restricted to one split's tasks) of each split
 present, and the gaps ID - OOD and ID - comb: how much worse the model does outside its training
 distribution (a positive gap is a drop). Each comes with a 95% interval from a seeded percentile
 bootstrap over episodes: every draw resamples the episodes of every task once (paired: one draw
@@ -18,11 +18,9 @@ from __future__ import annotations
 import numpy as np
 
 from .metrics.base import PHYSICS_GROUPS
-from .summary import EpisodeScores, bootstrap_weights
+from .summary import N_BOOT, EpisodeScores, bootstrap_weights
 
 SPLITS = ("id", "ood", "comb")  # as tasks.SPLITS (not imported: the report reads results without tasks)
-# Draws for results.json; the report redraws its table with its own 500.
-N_BOOT = 100
 GAPS = {"gap_ood": "ood", "gap_comb": "comb"}  # gap key -> the split subtracted from ID
 
 

@@ -23,6 +23,7 @@ from .metrics.base import PHYSICS_GROUPS
 from .metrics.physics_iq import PIQ_KEYS, physics_iq_of_means
 from .results import score_samples
 
+N_BOOT = 500  # bootstrap draws of a summary interval (report and results.json); the 2.5% tail rests on ~12
 MEAN_GROUPS = PHYSICS_GROUPS[:2]  # groups that are means of episode scores; physics_iq is a score of means
 
 

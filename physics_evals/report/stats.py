@@ -17,10 +17,9 @@ import math
 import numpy as np
 
 from ..models import CEILING
-from ..summary import EpisodeScores, bootstrap_weights
+from ..summary import N_BOOT, EpisodeScores, bootstrap_weights
 from .load import GROUPS, Results
 
-N_BOOT = 500          # draws; the 2.5% tail rests on ~12 of them
 BOOT_SEED = 0         # the bootstrap is seeded so a report is a pure function of its inputs
 REPRODUCE_TOL = 1e-6  # summary points must match results.json to this (absolute, on 0..100)
 
