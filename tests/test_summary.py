@@ -3,7 +3,7 @@
 The row-by-row form below is the summary as the harness computed it before it took weights: one pass over
 the rows, a bootstrap draw being the draw's rows with a repeated episode's rows counted again. The array
 form must give the same numbers on unit weights and on every draw, through failed samples, metrics that do
-not apply (NaN), a model that skipped an episode, and a task whose ceiling IoU is 0.
+not apply (NaN), a model that skipped episodes, a task whose ceiling IoU is 0 and one whose ceiling failed.
 """
 from __future__ import annotations
 
@@ -76,12 +76,13 @@ def samples(seed: int = 0) -> list[dict]:
     """Two models and the ceiling on three tasks, with the awkward cases the formula must survive."""
     rng = np.random.default_rng(seed)
     rows = []
-    for task, n in (("t-a", 7), ("t-b", 5), ("t-zero", 4)):
+    for task, n in (("t-a", 7), ("t-b", 5), ("t-zero", 4), ("t-lost", 3)):
         for model in ("resimulated", "good", "bad"):
             for e in range(n):
                 if model == "bad" and task == "t-b" and e < 4:
                     continue  # a model that skipped episodes: a third of the draws miss its last one
-                fails = model == "bad" and e % 3 == 1
+                # t-lost: the ceiling failed every episode (no Physics-IQ score for anyone), "bad" too
+                fails = model == "bad" and (e % 3 == 1 or task == "t-lost") or (model, task) == ("resimulated", "t-lost")
                 for metric, m in METRICS.items():
                     if metric == "piq_mse":
                         value = rng.uniform(0.0, 0.02)
@@ -125,6 +126,8 @@ def test_unit_weights_give_the_row_by_row_summary_with_its_awkward_cases():
     # the task whose ceiling IoU is 0 has no Physics-IQ score, but its other groups do count
     zero = summarize_samples(rows, METRICS, tasks=["t-zero"])["good"]
     assert zero["physics_iq"] is None and zero["permanence"] is not None
+    lost = summarize_samples(rows, METRICS, tasks=["t-lost"])  # no ceiling: no score, not a 0 for the failures
+    assert lost["bad"]["physics_iq"] is None and lost["bad"]["permanence"] == 0.0
 
 
 @pytest.mark.parametrize("tasks", [None, ["t-a", "t-b"]])
