@@ -1,6 +1,8 @@
 """Shared helpers of the harness tests (tiny tasks, stand-in metrics, rollout folders)."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from physics_evals.metrics.base import Clip, Metric
@@ -41,3 +43,19 @@ def write_npz(root, model, task, episode_id, frames):
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez(path, rgb=frames)
     return path
+
+
+def _never(clip):
+    return math.nan
+
+
+# Toy metrics (the real registry's are tested by their owners), in every summary group; the
+# physics_iq group takes the four Physics-IQ names so the harness's Physics-IQ score applies.
+TOY_METRICS = {
+    **{name: Metric(name, "physics_iq", True, perfect=1.0, scale=0.2, fn=_never)
+       for name in ("piq_spatial_iou", "piq_spatiotemporal_iou", "piq_weighted_spatial_iou")},
+    "piq_mse": Metric("piq_mse", "physics_iq", False, perfect=0.0, scale=0.01, fn=_never),
+    "motion_iou": Metric("motion_iou", "plausibility", True, perfect=1.0, scale=0.2, fn=_never),
+    "position_error": Metric("position_error", "plausibility", False, perfect=0.0, scale=0.5, fn=_never),
+    "reappears": Metric("reappears", "permanence", True, perfect=1.0, scale=0.3, fn=_never),
+}

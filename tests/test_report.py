@@ -12,17 +12,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _evals_helpers import TOY_METRICS
 
-from physics_evals.metrics.base import Metric
-from physics_evals.report import find_results, write_report
-from toolkit.files import writer_tag
-from physics_evals.report import stats
+from physics_evals.report import find_results, stats, write_report
 from physics_evals.report.load import load_results
 from physics_evals.results import score_samples, task_scores, write_run
-from physics_evals.summary import summarize_samples
 from physics_evals.rollouts import rollout_path
+from physics_evals.summary import summarize_samples
 from scenarios import RenderSpec, generate_episode
 from scenarios.episode import HELD_OUT_SEED, episode_id
+from toolkit.files import writer_tag
 from toolkit.provenance import PROJECT_ROOT, versions
 
 SPEC = RenderSpec(height=32, width=32, n_frames=12)
@@ -30,22 +29,6 @@ CONTEXT, HORIZON, N_EP = 4, 8, 4
 # Synthetic tasks in two families; the truth is free-fall footage filed under each family.
 TASKS = {"gravity-drop": ("gravity", "free_fall"), "occlusion-pass": ("occlusion", "pass_behind")}
 QUALITY = {"resimulated": 0.95, "tiny-dit": 0.6, "linear_extrapolation": 0.4, "copy_last_frame": 0.2}
-
-
-def _never(clip):
-    return math.nan
-
-
-# Toy metrics (the real registry's are tested by their owners), in every summary group; the
-# physics_iq group takes the four Physics-IQ names so the harness's Physics-IQ score applies.
-TOY_METRICS = {
-    **{name: Metric(name, "physics_iq", True, perfect=1.0, scale=0.2, fn=_never)
-       for name in ("piq_spatial_iou", "piq_spatiotemporal_iou", "piq_weighted_spatial_iou")},
-    "piq_mse": Metric("piq_mse", "physics_iq", False, perfect=0.0, scale=0.01, fn=_never),
-    "motion_iou": Metric("motion_iou", "plausibility", True, perfect=1.0, scale=0.2, fn=_never),
-    "position_error": Metric("position_error", "plausibility", False, perfect=0.0, scale=0.5, fn=_never),
-    "reappears": Metric("reappears", "permanence", True, perfect=1.0, scale=0.3, fn=_never),
-}
 
 
 def _rollout(model, truth, rng):

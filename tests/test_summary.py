@@ -12,25 +12,15 @@ from collections import defaultdict
 
 import numpy as np
 import pytest
+from _evals_helpers import TOY_METRICS
 
 from physics_evals.metrics.base import PHYSICS_GROUPS, Metric
 from physics_evals.metrics.physics_iq import physics_iq_score
 from physics_evals.results import score_samples
 from physics_evals.summary import EpisodeScores, bootstrap_weights, summarize_samples
 
-
-def _never(clip):
-    raise AssertionError("these metrics only score values")
-
-
-METRICS = {
-    **{name: Metric(name, "physics_iq", True, perfect=1.0, scale=0.2, fn=_never)
-       for name in ("piq_spatial_iou", "piq_spatiotemporal_iou", "piq_weighted_spatial_iou")},
-    "piq_mse": Metric("piq_mse", "physics_iq", False, perfect=0.0, scale=0.01, fn=_never),
-    "position_error": Metric("position_error", "plausibility", False, perfect=0.0, scale=0.5, fn=_never),
-    "reappears": Metric("reappears", "permanence", True, perfect=1.0, scale=0.3, fn=_never),
-    "psnr": Metric("psnr", "pixels", True, perfect=50.0, scale=5.0, fn=_never),
-}
+METRICS = {**TOY_METRICS,  # and a pixel metric, which never enters the summary
+           "psnr": Metric("psnr", "pixels", True, perfect=50.0, scale=5.0, fn=TOY_METRICS["reappears"].fn)}
 
 
 def row_by_row(rows: list[dict], metrics: dict, ceiling_model: str = "resimulated") -> dict:
