@@ -7,7 +7,8 @@ results.json's `splits` section holds for a single run, and it works on merged r
 from __future__ import annotations
 
 from ..splits import GAPS, SPLITS, split_of_tasks, split_scores
-from .stats import BOOT_SEED, N_BOOT, ceiling_model, metrics_of
+from ..summary import N_BOOT
+from .stats import BOOT_SEED, ceiling_model, metrics_of
 
 LABELS = {"id": "ID", "ood": "OOD", "comb": "combinatorial", "gap_ood": "gap ID−OOD", "gap_comb": "gap ID−comb"}
 
