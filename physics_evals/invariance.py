@@ -3,7 +3,7 @@
 For every episode of the chosen tasks, the truth's horizon goes through each nuisance
 (physics_evals.nuisance: codecs, JPEG, another resolution, blur, brightness and colour drift, noise)
 and is scored exactly as `run` scores a model: every metric of the task against the `resimulated`
-physical-variance ceiling, summarised by results.summarize_samples. Reported per nuisance: the
+physical-variance ceiling, summarised by physics_evals.summary. Reported per nuisance: the
 summary scores (overall, permanence, plausibility, physics_iq) and the largest drop of any metric's
 task score below the clean truth's, with the task and metric that drop.
 
