@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from .metrics.base import PHYSICS_GROUPS
-from .summary import N_BOOT, EpisodeScores, bootstrap_weights
+from .summary import N_BOOT, EpisodeScores, bootstrap_weights, percentile_interval
 
 SPLITS = ("id", "ood", "comb")  # as tasks.SPLITS (not imported: the report reads results without tasks)
 GAPS = {"gap_ood": "ood", "gap_comb": "comb"}  # gap key -> the split subtracted from ID
@@ -27,13 +27,6 @@ GAPS = {"gap_ood": "ood", "gap_comb": "comb"}  # gap key -> the split subtracted
 def split_of_tasks(task_records: dict[str, dict]) -> dict[str, str]:
     """task -> split from results.json's task records (records without one are in-distribution)."""
     return {t: rec.get("split", "id") for t, rec in task_records.items()}
-
-
-def _ci(values: np.ndarray) -> tuple[float | None, float | None]:
-    values = values[~np.isnan(values)]
-    if not values.size:
-        return None, None
-    return float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))
 
 
 def split_scores(rows: list[dict], metrics: dict, task_split: dict[str, str], ceiling_model: str,
@@ -47,20 +40,20 @@ def split_scores(rows: list[dict], metrics: dict, task_split: dict[str, str], ce
     read = [r for r in rows  # only the samples the summary reads (pixel metrics never enter it)
             if r["task"] in task_split and r["metric"] in metrics and metrics[r["metric"]].group in PHYSICS_GROUPS]
     table = EpisodeScores(read, metrics, ceiling_model)
-    points = {s: table.summary(np.ones((1, len(table.columns))), ts) for s, ts in by_split.items()}
+    points = {s: table.points(ts) for s, ts in by_split.items()}
     weights = bootstrap_weights(table, n_boot, np.random.default_rng([seed, 10]))  # 10: this bootstrap's own stream
     draws = {s: table.summary(weights, ts) for s, ts in by_split.items()}
     out = {}
-    for model in sorted({m for p in points.values() for m, row in p.items() if not np.isnan(row["overall"][0])}):
+    for model in sorted({m for p in points.values() for m, row in p.items() if row["overall"] is not None}):
         entry = {}
         for s in by_split:
-            point = points[s].get(model, {}).get("overall", np.array([np.nan]))[0]
-            if not np.isnan(point):
-                lo, hi = _ci(draws[s][model]["overall"])
-                entry[s] = {"overall": float(point), "ci_low": lo, "ci_high": hi, "n_tasks": len(by_split[s])}
+            point = points[s].get(model, {}).get("overall")
+            if point is not None:
+                lo, hi = percentile_interval(draws[s][model]["overall"]) or (None, None)
+                entry[s] = {"overall": point, "ci_low": lo, "ci_high": hi, "n_tasks": len(by_split[s])}
         for gap, other in GAPS.items():
             if "id" in entry and other in entry:
-                lo, hi = _ci(draws["id"][model]["overall"] - draws[other][model]["overall"])
+                lo, hi = percentile_interval(draws["id"][model]["overall"] - draws[other][model]["overall"]) or (None, None)
                 entry[gap] = {"value": entry["id"]["overall"] - entry[other]["overall"], "ci_low": lo, "ci_high": hi}
         out[model] = entry
     return out

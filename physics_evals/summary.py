@@ -141,6 +141,11 @@ class EpisodeScores:
             out[m] = row
         return out
 
+    def points(self, tasks: list[str] | None = None) -> dict[str, dict[str, float | None]]:
+        """The summary itself (every episode once): {model: {group: 0..100 or None}}."""
+        out = self.summary(np.ones((1, len(self.columns))), tasks)
+        return {m: {g: None if np.isnan(v[0]) else float(v[0]) for g, v in row.items()} for m, row in out.items()}
+
     def _physics_iq(self, w: np.ndarray, block: _TaskBlock) -> dict[str, np.ndarray]:
         """model -> the task's Physics-IQ score per draw, NaN where it is undefined (no ceiling values, a
         metric with no values, a ceiling IoU of 0, or no episode of the model drawn); w: the task's columns."""
@@ -167,9 +172,13 @@ def summarize_samples(rows: list[dict], metrics: dict, tasks: list[str] | None =
                       ceiling_model: str = "resimulated") -> dict[str, dict[str, float | None]]:
     """The summary of the samples (the module docstring's formula), per model: {group: 0..100 or None}.
     Rows need no 'score' yet; `tasks` restricts the summary (e.g. to one family)."""
-    table = EpisodeScores([r for r in rows if tasks is None or r["task"] in tasks], metrics, ceiling_model)
-    out = table.summary(np.ones((1, len(table.columns))))
-    return {m: {g: None if np.isnan(v[0]) else float(v[0]) for g, v in row.items()} for m, row in out.items()}
+    return EpisodeScores([r for r in rows if tasks is None or r["task"] in tasks], metrics, ceiling_model).points()
+
+
+def percentile_interval(draws: np.ndarray) -> tuple[float, float] | None:
+    """The 95% percentile interval of a summary value's bootstrap draws (NaN draws left out); None if none."""
+    draws = draws[~np.isnan(draws)]
+    return (float(np.percentile(draws, 2.5)), float(np.percentile(draws, 97.5))) if draws.size else None
 
 
 def bootstrap_weights(table: EpisodeScores, n_boot: int, rng: np.random.Generator,

@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from ..models import CEILING
-from ..summary import N_BOOT, EpisodeScores, bootstrap_weights
+from ..summary import N_BOOT, EpisodeScores, bootstrap_weights, percentile_interval
 from .load import GROUPS, Results
 
 BOOT_SEED = 0         # the bootstrap is seeded so a report is a pure function of its inputs
@@ -57,9 +57,7 @@ def episode_scores(results: Results) -> EpisodeScores:
 
 def summarize(results: Results, tasks: list[str] | None = None) -> dict[str, dict]:
     """{model: {group: 0..100 or None}} of the samples, over the given tasks (all by default)."""
-    table = episode_scores(results)
-    out = table.summary(np.ones((1, len(table.columns))), tasks)
-    return {m: {g: None if np.isnan(v[0]) else float(v[0]) for g, v in row.items()} for m, row in out.items()}
+    return episode_scores(results).points(tasks)
 
 
 def reproduces(got: dict, want: dict, tol: float = REPRODUCE_TOL) -> bool:
@@ -99,10 +97,5 @@ def intervals(results: Results, tasks: list[str] | None = None, n_boot: int = N_
     tasks = sorted(results.tasks) if tasks is None else sorted(tasks)
     table = episode_scores(results)
     draws = table.summary(bootstrap_weights(table, n_boot, np.random.default_rng(seed), tasks), tasks)
-    out: dict[str, dict[str, tuple[float, float]]] = {}
-    for model, row in draws.items():
-        for g, v in row.items():
-            v = v[~np.isnan(v)]
-            if v.size:
-                out.setdefault(model, {})[g] = (float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5)))
-    return out
+    out = {m: {g: percentile_interval(v) for g, v in row.items()} for m, row in draws.items()}
+    return {m: {g: ci for g, ci in row.items() if ci is not None} for m, row in out.items() if any(row.values())}
