@@ -108,7 +108,7 @@ def motion_masks_reference(frames: np.ndarray, scale: int = 1, preblur: float = 
 
 def _edge_cases() -> list[np.ndarray]:
     """Motion right at the image's edge, two movers far apart, faint flicker just under the threshold
-    beside strong noise in one corner, and a clip with no motion at all."""
+    beside strong noise in one corner, a clip with no motion at all, and one of odd size."""
     rng = np.random.default_rng(0)
     out = []
     v = np.full((8, 40, 48, 3), 120, np.uint8)
@@ -121,6 +121,10 @@ def _edge_cases() -> list[np.ndarray]:
     w[:, :8, :8] = rng.integers(0, 255, (8, 8, 8, 3), dtype=np.uint8)       # noise in one corner
     out.append(w)
     out.append(np.repeat(v[:1], 8, axis=0))
+    o = np.full((9, 21, 37, 3), 60, np.uint8)                 # odd sizes: rows that no vector width divides
+    for t in range(9):
+        o[t, 5:11, 2 + 3 * t:8 + 3 * t] = (200, 40, 90)
+    out.append(o)
     return out
 
 

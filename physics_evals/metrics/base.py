@@ -63,11 +63,6 @@ class Clip:
             return f"{hashlib.blake2b(frames.data, digest_size=16).hexdigest()}-{'x'.join(map(str, frames.shape))}"
         return self.memo("truth_digest", compute)
 
-    def pair_codes(self) -> np.ndarray:
-        """(T, H, W, 3) uint16: each rollout value next to the true one (pred << 8 | truth), for the metrics
-        that are a function of the two values alone (PSNR, MSE): one table lookup per value, computed once."""
-        return self.memo("pair_codes", lambda: (self.pred.astype(np.uint16) << 8) | self.truth_rgb)
-
     def memo(self, key, compute: Callable):
         if key not in self.cache:
             self.cache[key] = compute()

@@ -54,6 +54,7 @@ from typing import Mapping, Sequence
 import cv2
 import numpy as np
 
+from ..framewise import per_frame
 from .base import Clip, Metric
 
 THRESHOLD = 10      # grey levels
@@ -115,12 +116,10 @@ def delivery_blur(truth: np.ndarray, pred: np.ndarray, scenery: tuple | None = N
     if where.sum() < 16:
         return 0.0
     y = grey.mean(0)[where]
-    y, errors = y - y.mean(), []
-    for b in blurred:
-        x = b[where]
-        x = x - x.mean()
-        gain = float(x @ y / max(float(x @ x), 1e-9))
-        errors.append(float(np.mean((y - gain * x) ** 2)))
+    y, x = y - y.mean(), blurred[:, where]
+    x = x - x.mean(1, keepdims=True)  # each row (sigma) as on its own: the same float32 sums
+    gains = np.array([row @ y / max(float(row @ row), 1e-9) for row in x], np.float32)
+    errors = np.mean((y - gains[:, None] * x) ** 2, 1).tolist()
     best = int(np.argmin(errors))
     unit = min(truth.shape[1:3]) / 64.0
     return float(DELIVERY_SIGMAS[best] * unit) if errors[0] - errors[best] >= MIN_GAIN else 0.0
@@ -143,7 +142,7 @@ def motion_masks(frames: np.ndarray, scale: int = 1, preblur: float = 0.0) -> np
     """
     T, H, W = frames.shape[:3]
     if preblur > 0:
-        frames = np.stack([cv2.GaussianBlur(np.ascontiguousarray(f), (0, 0), preblur) for f in frames])
+        frames = per_frame(lambda image: cv2.GaussianBlur(image, (0, 0), preblur), frames)
     gray = _grey(frames)
     reach, margin = -(-2 // scale), -(-6 // scale) + 1   # px at the input size: the 5x5 blur's, the morphology's
     box = np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)
@@ -158,26 +157,31 @@ def motion_masks(frames: np.ndarray, scale: int = 1, preblur: float = 0.0) -> np
 
 
 def _published_masks(gray: np.ndarray, scale: int) -> np.ndarray:
-    """The published steps on grey frames (T, h, w) uint8, upscaled `scale` times and downsized back."""
+    """The published steps on grey frames (T, h, w) uint8, upscaled `scale` times and downsized back. Every
+    step but the running average is per frame, and runs on all frames at once (framewise.per_frame)."""
     T, H, W = gray.shape
-    masks = np.zeros((T, H, W), bool)
-    avg = None
-    for t, g in enumerate(gray):
+    h, w = H * scale, W * scale
+
+    def upscale_blur(g):
         if scale > 1:
-            g = cv2.resize(g, (W * scale, H * scale), interpolation=cv2.INTER_NEAREST)
-        g = cv2.GaussianBlur(g, (5, 5), 0)
-        if avg is None:
-            avg = g.astype(np.float64)
-            continue
-        cv2.accumulateWeighted(g, avg, ALPHA)
-        diff = cv2.absdiff(g, cv2.convertScaleAbs(avg))
-        _, binary = cv2.threshold(diff, THRESHOLD, 255, cv2.THRESH_BINARY)
+            g = cv2.resize(g, (w, h), interpolation=cv2.INTER_NEAREST)
+        return cv2.GaussianBlur(g, (5, 5), 0)
+
+    def open_close(binary):
         binary = cv2.morphologyEx(binary, cv2.MORPH_OPEN, KERNEL)
-        binary = cv2.morphologyEx(binary, cv2.MORPH_CLOSE, KERNEL)
-        if scale > 1:
-            binary = cv2.resize(binary, (W, H), interpolation=cv2.INTER_LINEAR)
-        masks[t] = binary > 127
-    return masks
+        return cv2.morphologyEx(binary, cv2.MORPH_CLOSE, KERNEL)
+
+    blurred = per_frame(upscale_blur, gray)      # (T, h, w)
+    binary = np.zeros((T, h, w), np.uint8)        # the first frame's mask is empty
+    avg = blurred[0].astype(np.float64)
+    for t in range(1, T):
+        cv2.accumulateWeighted(blurred[t], avg, ALPHA)
+        cv2.threshold(cv2.absdiff(blurred[t], cv2.convertScaleAbs(avg)), THRESHOLD, 255, cv2.THRESH_BINARY,
+                      dst=binary[t])
+    binary = per_frame(open_close, binary)
+    if scale > 1:  # the frames one above another: each output row reads only its own `scale` rows
+        binary = cv2.resize(binary.reshape(T * h, w), (W, T * H), interpolation=cv2.INTER_LINEAR)
+    return binary.reshape(T, H, W) > 127
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -190,7 +194,8 @@ def spatial_iou(m1: np.ndarray, m2: np.ndarray) -> float:
 
 
 def spatiotemporal_iou(m1: np.ndarray, m2: np.ndarray) -> float:
-    return float(np.mean([_iou(a, b) for a, b in zip(m1, m2)]))
+    union, inter = (m1 | m2).sum((1, 2)), (m1 & m2).sum((1, 2))  # per frame: _iou's numbers, all at once
+    return float(np.mean(np.where(union == 0, 1.0, inter / np.maximum(union, 1))))
 
 
 def weighted_spatial_iou(m1: np.ndarray, m2: np.ndarray) -> float:
@@ -203,12 +208,13 @@ _UNIT = np.arange(256, dtype=np.float64) / 255.0
 _UNIT_SQUARED_ERROR = (_UNIT[np.arange(65536) >> 8] - _UNIT[np.arange(65536) & 255]) ** 2  # by pair code (a << 8 | b)
 
 
-def mse(f1: np.ndarray, f2: np.ndarray, codes: np.ndarray | None = None) -> float:
-    """Mean over frames of the frame's mean squared error on [0, 1]; `codes` (f2 << 8 | f1 or f1 << 8 | f2:
-    the square is the same) if known. A table of the 65536 value pairs holds exactly the numbers that
-    scaling, subtracting and squaring give, so the result is theirs."""
-    codes = (f1.astype(np.uint16) << 8) | f2 if codes is None else codes
-    return float(_UNIT_SQUARED_ERROR[codes].reshape(len(codes), -1).mean(1).mean())
+def mse(f1: np.ndarray, f2: np.ndarray) -> float:
+    """Mean over frames of the frame's mean squared error on [0, 1]. A table of the 65536 value pairs (by
+    code f1 << 8 | f2) holds exactly the numbers that scaling, subtracting and squaring give, so the result
+    is theirs; looked up a frame at a time, in cache, and summed as before."""
+    codes = ((f1.astype(np.uint16) << 8) | f2).reshape(len(f1), -1)
+    sums = np.array([_UNIT_SQUARED_ERROR.take(c, mode="clip").sum() for c in codes])  # "clip": every code is in it
+    return float((sums / codes.shape[1]).mean())
 
 
 def _masks(clip: Clip) -> tuple[np.ndarray, np.ndarray]:
@@ -272,6 +278,6 @@ METRICS = [
            description="Physics-IQ spatiotemporal IoU: where and when motion happens, per frame"),
     Metric("piq_weighted_spatial_iou", "physics_iq", True, 1.0, 0.2, lambda c: weighted_spatial_iou(*_masks(c)),
            "IoU", description="Physics-IQ weighted spatial IoU: where and how much motion happens"),
-    Metric("piq_mse", "physics_iq", False, 0.0, 0.01, lambda c: mse(c.truth_rgb, c.pred, c.pair_codes()), "MSE [0,1]",
+    Metric("piq_mse", "physics_iq", False, 0.0, 0.01, lambda c: mse(c.truth_rgb, c.pred), "MSE [0,1]",
            description="Physics-IQ MSE of frames scaled to [0, 1]"),
 ]
