@@ -334,7 +334,7 @@ def _unknown_blobs(unknown: np.ndarray, core: int, frames: int) -> np.ndarray:
 
 def _lookup(values: np.ndarray, table: np.ndarray) -> np.ndarray:
     """table[values] for uint8 values and a table of at most 256 entries: one OpenCV LUT where the entries
-    are single bytes (bool, uint8), about 10x faster than numpy's indexing."""
+    are single bytes (bool, uint8), several times faster than numpy's indexing."""
     if table.itemsize != 1:
         return table[values]
     lut = np.zeros(256, table.dtype)
