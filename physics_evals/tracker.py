@@ -229,13 +229,13 @@ def _hysteresis(area: np.ndarray, low: float, high: float) -> np.ndarray:
     return present
 
 
-def _box(raw: np.ndarray, margin: int) -> tuple[slice, slice] | None:
-    """The rectangle around every pixel of raw (T, H, W) over the clip, widened by margin px within the
-    image; None where raw is empty."""
-    rows, cols = np.flatnonzero(raw.any(axis=(0, 2))), np.flatnonzero(raw.any(axis=(0, 1)))
+def _box(seen: np.ndarray, margin: int) -> tuple[slice, slice] | None:
+    """The rectangle around every pixel of seen (H, W) bool (an object's raw pixels in any frame), widened
+    by margin px within the image; None where seen is empty."""
+    rows, cols = np.flatnonzero(seen.any(axis=1)), np.flatnonzero(seen.any(axis=0))
     if not len(rows):
         return None
-    H, W = raw.shape[1:]
+    H, W = seen.shape
     return (slice(max(rows[0] - margin, 0), min(rows[-1] + margin + 1, H)),
             slice(max(cols[0] - margin, 0), min(cols[-1] + margin + 1, W)))
 
@@ -260,19 +260,21 @@ def masks_to_tracks(raw: np.ndarray, ids: list[int], trackable: np.ndarray, min_
     soft = np.zeros(raw.shape, np.float32) if weight is not None else None
     area = np.zeros((T, O))
     col, row = np.zeros((T, O, W)), np.zeros((T, O, H))     # soft mass per column and per row
-    solid = np.zeros((T, O), bool)
+    solid, hard, seen = np.zeros((T, O), bool), np.zeros((T, O), int), np.zeros((T, O), bool)
     margin = max(group, support, core, 2) + 1
     # a body appears at present_area; pieces (a first stroke, a shard) count from the speck size on
     on = np.where(one_body, present_area if present_area is not None else min_area, min_area)   # (O,)
+    anywhen = raw.any(axis=0)                               # (O, H, W): each object's pixels in any frame
     for o in range(O):
-        box = _box(raw[:, o], margin)
+        box = _box(anywhen[o], margin)
         if box is None:
             continue
         ys, xs = box
         r = np.ascontiguousarray(raw[:, o, ys, xs])
+        seen[:, o] = r.any(axis=(1, 2))
         # pieces (shards, strokes) are counted across narrow gaps; a body's fragments are judged by size
         m, n_comp[:, o] = _clip_components(r, min_area, one_body[o], cfg, 0 if one_body[o] else group)
-        hard = m.sum(axis=(1, 2))
+        hard[:, o] = m.sum(axis=(1, 2))
         if weight is not None:
             sup = _morph(cv2.dilate, m, _kernel(support))
             # the ring adds the mixed edge pixels; a pixel of the full colour there is a speck or a piece
@@ -290,8 +292,7 @@ def masks_to_tracks(raw: np.ndarray, ids: list[int], trackable: np.ndarray, min_
         row[:, o] = full.sum(axis=2, dtype=np.float64)
         # clearly seen: at least the appearance area, with a solid part (core x core); a sliver at the edge
         # of an occluder is neither clearly in nor out: any instrument (and any codec) may go either way
-        solid[:, o] = (hard >= on[o]) & _morph(cv2.erode, m, np.ones((core, core), np.uint8)).any(axis=(1, 2))
-    hard = mask.sum(axis=(2, 3))
+        solid[:, o] = (hard[:, o] >= on[o]) & _morph(cv2.erode, m, np.ones((core, core), np.uint8)).any(axis=(1, 2))
     with np.errstate(invalid="ignore", divide="ignore"):
         cx = (col * np.arange(W, dtype=np.float64)).sum(-1) / area       # (T, O)
         cy = (row * np.arange(H, dtype=np.float64)).sum(-1) / area
@@ -299,7 +300,7 @@ def masks_to_tracks(raw: np.ndarray, ids: list[int], trackable: np.ndarray, min_
     present = _hysteresis(hard, min_area, on)
     centroid[~present] = np.nan
     area = np.where(present, area, 0.0)
-    marginal = (raw.any(axis=(2, 3)) | present) & ~solid
+    marginal = (seen | present) & ~solid
     return Tracks(ids=list(ids), mask=mask, area=area, centroid=centroid, present=present,
                   n_components=np.where(present, n_comp, 0), trackable=np.asarray(trackable, bool),
                   n_unknown=np.zeros(T, int) if n_unknown is None else n_unknown, weight=soft,
