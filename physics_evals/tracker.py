@@ -128,8 +128,9 @@ _CHROMA = np.array([[1 / np.sqrt(2), -1 / np.sqrt(2), 0.0],
 def chroma_along(rgb: np.ndarray, direction: np.ndarray) -> np.ndarray:
     """(...,) float32: each pixel's chroma projected on `direction` (2,), in chroma units. Written out
     channel by channel, not as a matrix product: BLAS rounds a product differently with the array's
-    shape, and a pixel's value must not depend on the rectangle it was computed in."""
-    w = (_CHROMA.T @ np.asarray(direction, np.float32)).astype(np.float32)   # (3,) weights of R, G, B
+    shape and with the processor (its kernels), and a pixel's value must depend on neither."""
+    d = np.asarray(direction, np.float32)
+    w = _CHROMA[0] * d[0] + _CHROMA[1] * d[1]                                # (3,) weights of R, G, B
     f = rgb.astype(np.float32)
     return f[..., 0] * w[0] + f[..., 1] * w[1] + f[..., 2] * w[2]
 
@@ -446,7 +447,7 @@ def _shared_amount(rgb, hue, o, near, gaps, ref_chroma, trackable, cfg, amount, 
         a, b = _unmix(c0, c1, co, cp)
         d = gaps[hue, p]
         ok = near[:, p] & (b >= cfg.mix_trace) & (a >= 0) & (a + b <= cfg.mix_total) & (d < gap)
-        amount = np.where(ok, a * np.linalg.norm(co), amount)
+        amount = np.where(ok, a * np.linalg.norm(co, axis=-1), amount)
         use |= ok
         gap = np.where(ok, d, gap)
     return amount, use
@@ -472,7 +473,7 @@ def track(rgb: np.ndarray, objects: list[dict], cfg: TrackerConfig = TrackerConf
     raw = np.zeros((T, O, H, W), bool)
     for o in np.flatnonzero(trackable):
         raw[:, o] = matched & (nearest == o)
-    ref_chroma = np.array([o["rgb"] for o in objects], np.float32).reshape(-1, 3) @ _CHROMA.T   # (O, 2)
+    ref_chroma = np.stack(_chroma(np.array([o["rgb"] for o in objects], np.float32).reshape(-1, 3)), axis=-1)  # (O, 2)
     near = _near(raw, trackable, cfg) if mixtures else None
     gaps = hue_gaps(ref) if mixtures else None                 # (180, O), for _shared_amount
     mixed = _mixtures(rgb, hue, bright & ~matched, near, ref, ref_chroma, trackable, cfg) if mixtures else None
@@ -487,7 +488,7 @@ def track(rgb: np.ndarray, objects: list[dict], cfg: TrackerConfig = TrackerConf
     def weight(o, ys, xs):
         """Soft coverage of object o in the rectangle (rows ys, cols xs) that holds all its raw pixels."""
         r = np.ascontiguousarray(raw[:, o, ys, xs])
-        norm = float(np.linalg.norm(ref_chroma[o]))
+        norm = float(np.linalg.norm(ref_chroma[o], axis=-1))
         proj = chroma_along(rgb[:, ys, xs], ref_chroma[o] / norm)      # (T, h, w) chroma along the object's
         # full coverage: the mean chroma of its matched pixels inside it (off its edges, where
         # ringing and mixing live) over the clip. A codec that desaturates the whole clip lowers it

@@ -11,7 +11,6 @@ from physics_evals.metrics import METRICS, Clip, motion_masks
 from physics_evals.metrics.pixels import ssim_frames
 from physics_evals.nuisance import NUISANCES
 from physics_evals.tracker import (
-    _CHROMA,
     PIECE_ROLES,
     TrackerConfig,
     Tracks,
@@ -229,10 +228,11 @@ def track_reference(rgb: np.ndarray, objects: list[dict], cfg: TrackerConfig = T
     raw = np.zeros((T, O, H, W), bool)
     weight = np.zeros((T, O, H, W), np.float32)
     if O:
-        ref_chroma = np.array([o["rgb"] for o in objects], np.float32) @ _CHROMA.T   # (O, 2)
+        # the palette's chroma, as the tracker computes it (no BLAS): shared, not what the fast path changed
+        ref_chroma = np.stack(tracker._chroma(np.array([o["rgb"] for o in objects], np.float32)), axis=-1)
         for o in np.flatnonzero(trackable):
             raw[:, o] = matched & (nearest == o)
-            norm = float(np.linalg.norm(ref_chroma[o]))
+            norm = float(np.linalg.norm(ref_chroma[o], axis=-1))
             proj = tracker.chroma_along(rgb, ref_chroma[o] / norm)  # (T, H, W) chroma along the object's
             # full coverage: the mean chroma of its matched pixels inside it (off its edges, where
             # ringing and mixing live) over the clip. A codec that desaturates the whole clip lowers it

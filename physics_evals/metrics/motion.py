@@ -63,8 +63,14 @@ def free_flight_window(clip: Clip, obj_id: int) -> range | None:
 
 
 def fitted_acceleration(xy: np.ndarray) -> np.ndarray:
-    """(2,) px/frame^2 from a least-squares parabola through (n, 2) positions at frames 0..n-1."""
-    return 2.0 * np.polyfit(np.arange(len(xy)), xy, 2)[0]
+    """(2,) px/frame^2 from a least-squares parabola through (n, 2) positions at frames 0..n-1, n >= 3.
+    Its t^2 coefficient is the positions' projection on the quadratic orthogonal to 1 and t over these
+    frames, (t - m)^2 - mean((t - m)^2): elementwise sums, the same bits on every processor (np.polyfit
+    solves through LAPACK, whose kernels round differently from one processor to the next)."""
+    t = np.arange(len(xy), dtype=np.float64)
+    q = (t - t.mean()) ** 2
+    q -= q.mean()
+    return 2.0 * (q[:, None] * np.asarray(xy, np.float64)).sum(0) / (q * q).sum()
 
 
 def acceleration_error(clip: Clip) -> float:
@@ -81,8 +87,9 @@ def acceleration_error(clip: Clip) -> float:
         at = fitted_acceleration(truth.centroid[frames, i])
         xy = fp[frames, i]
         ap = fitted_acceleration(xy) if not np.isnan(xy).any() else np.zeros(2)
-        if np.linalg.norm(at) > 1e-3:
-            errors.append(np.linalg.norm(ap - at) / np.linalg.norm(at))
+        size = np.linalg.norm(at, axis=-1)   # (a norm over an axis is a sum; of a vector, a BLAS dot)
+        if size > 1e-3:
+            errors.append(np.linalg.norm(ap - at, axis=-1) / size)
     return mean_or_nan(errors)
 
 
