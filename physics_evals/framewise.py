@@ -13,8 +13,9 @@ CN_MAX = 128  # channels OpenCV takes in one image (CV_CN_MAX: 512 in OpenCV 4, 
 
 
 def per_frame(op, frames: np.ndarray) -> np.ndarray:
-    """op (an OpenCV filter or resize of one image) on each frame of frames (T, H, W[, C]) uint8, CN_MAX
-    channels at a time. Bool frames go through as uint8 and come back bool."""
+    """op (an OpenCV filter or resize of one image) on each frame of frames (T >= 1, H, W[, C]) uint8,
+    CN_MAX channels at a time. Bool frames go through as uint8 and come back bool. Only for integer
+    images: OpenCV filters a float image with other rounding as the channel count changes."""
     if frames.dtype == bool:
         return per_frame(op, frames.view(np.uint8)).view(bool)
     T, H, W = frames.shape[:3]

@@ -163,8 +163,9 @@ def _published_masks(gray: np.ndarray, scale: int) -> np.ndarray:
     The opening and closing run only where they can turn a pixel on: in the frames with a pixel over the
     threshold, in the rectangle around all such pixels, widened by 6 px and out to whole `scale` blocks
     (each block is downsized alone). Outside it every pixel is off, bit for bit: the result is within
-    2 px of a pixel over the threshold, and an erosion's missing neighbour at the rectangle's edge (on, to
-    OpenCV) never decides, since the pixels within 4 px of that edge are off."""
+    2 px of a pixel over the threshold. Inside it the result is the whole frame's: an erosion's missing
+    neighbour at the rectangle's edge (on, to OpenCV) never decides, since the pixels within 2 px of that
+    edge lie at least 4 px from any pixel over the threshold, and are off before both erosions."""
     T, H, W = gray.shape
     h, w = H * scale, W * scale
 
@@ -226,7 +227,7 @@ _UNIT_SQUARED_ERROR = (_UNIT[np.arange(65536) >> 8] - _UNIT[np.arange(65536) & 2
 def mse(f1: np.ndarray, f2: np.ndarray) -> float:
     """Mean over frames of the frame's mean squared error on [0, 1]. A table of the 65536 value pairs (by
     code f1 << 8 | f2) holds exactly the numbers that scaling, subtracting and squaring give, so the result
-    is theirs; looked up a frame at a time, in cache, and summed as before."""
+    is theirs; looked up a frame at a time (in cache)."""
     codes = ((f1.astype(np.uint16) << 8) | f2).reshape(len(f1), -1)
     sums = np.array([_UNIT_SQUARED_ERROR.take(c, mode="clip").sum() for c in codes])  # "clip": every code is in it
     return float((sums / codes.shape[1]).mean())
