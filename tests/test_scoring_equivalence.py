@@ -263,3 +263,24 @@ def test_tracks_are_the_whole_frame_tracks(clips):
         for f in fields:
             assert np.array_equal(getattr(got, f), getattr(want, f), equal_nan=f in ("area", "centroid", "weight")), f
     assert want.present.any() and want.weight.any()  # something was measured: the comparison can fail
+
+
+@pytest.mark.parametrize("group", [0, 1, 2, 3])
+@pytest.mark.parametrize("one_body", [False, True])
+def test_pieces_of_all_frames_at_once_are_each_frames_own(group, one_body):
+    """tracker._clip_components (one labelling of the stacked frames) against _components frame by frame,
+    on random pieces and specks that touch the frames' top and bottom rows (where a join's dilation spills
+    into the gap between frames) and come in pieces a gap of up to `group` px apart."""
+    rng = np.random.default_rng(10 * group + one_body)
+    masks = np.zeros((40, 21, 23), bool)
+    for t in range(len(masks)):
+        for _ in range(rng.integers(0, 5)):
+            h, w = rng.integers(1, 6, 2)
+            y = rng.choice([0, 21 - h, rng.integers(0, 21 - h + 1)])   # often at the top or bottom edge
+            x = rng.integers(0, 23 - w + 1)
+            masks[t, y:y + h, x:x + w] = True
+    masks[5] = False                                                     # an empty frame among busy ones
+    want = [tracker._components(m, 4, one_body, TrackerConfig(), group) for m in masks]
+    got, counts = tracker._clip_components(masks, 4, one_body, TrackerConfig(), group)
+    assert np.array_equal(got, np.stack([w[0] for w in want])) and counts.tolist() == [w[1] for w in want]
+    assert len({c for c in counts}) > 2 and not np.array_equal(got, masks)  # pieces counted, specks dropped
