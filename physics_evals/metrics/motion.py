@@ -65,8 +65,9 @@ def free_flight_window(clip: Clip, obj_id: int) -> range | None:
 def fitted_acceleration(xy: np.ndarray) -> np.ndarray:
     """(2,) px/frame^2 from a least-squares parabola through (n, 2) positions at frames 0..n-1, n >= 3.
     Its t^2 coefficient is the positions' projection on the quadratic orthogonal to 1 and t over these
-    frames, (t - m)^2 - mean((t - m)^2): elementwise sums, the same bits on every processor (np.polyfit
-    solves through LAPACK, whose kernels round differently from one processor to the next)."""
+    frames, (t - m)^2 - mean((t - m)^2): elementwise sums, the same bits whatever BLAS and LAPACK kernels
+    the processor gets (np.polyfit solves through LAPACK, whose kernels round differently from one
+    processor to the next)."""
     t = np.arange(len(xy), dtype=np.float64)
     q = (t - t.mean()) ** 2
     q -= q.mean()
