@@ -117,8 +117,8 @@ def delivery_blur(truth: np.ndarray, pred: np.ndarray, scenery: tuple | None = N
         return 0.0
     y = grey.mean(0)[where]
     y, x = y - y.mean(), blurred[:, where]
-    x = x - x.mean(1, keepdims=True)  # each row (sigma) as on its own: the same float32 sums
-    gains = np.array([(row * y).sum() / max(float((row * row).sum()), 1e-9) for row in x], np.float32)  # not BLAS
+    x = x - x.mean(1, keepdims=True)  # each row (sigma) summed as on its own
+    gains = (x * y).sum(1) / np.maximum((x * x).sum(1), np.float32(1e-9))  # sums, not BLAS dot products
     errors = np.mean((y - gains[:, None] * x) ** 2, 1).tolist()
     best = int(np.argmin(errors))
     unit = min(truth.shape[1:3]) / 64.0
