@@ -45,6 +45,8 @@ class ModelConfig:
     in_channels: int = 3            # channels the patches cut (3 for pixels; set from the VAE when used)
     pixel_head: int = 0             # hidden width per pixel of the per-pixel output head (model.PixelHead);
                                     # 0 = a linear unpatchify
+    seam_refiner: int = 0           # hidden channels of a residual 3x3 conv over each decoded frame, across the
+                                    # patch borders (model.SeamRefiner); 0 = none
 
 
 @dataclass
@@ -254,7 +256,7 @@ RANGES: dict[str, tuple] = {
     "model.dim": _POSITIVE, "model.depth": _POSITIVE, "model.heads": _POSITIVE, "model.mlp_ratio": _POSITIVE,
     "model.vocab_size": _POSITIVE, "model.max_text_len": _POSITIVE, "model.text_dim": _POSITIVE,
     "model.text_depth": _NON_NEGATIVE, "model.text_heads": _POSITIVE, "model.pos_ref": _POSITIVE,
-    "model.in_channels": _POSITIVE, "model.pixel_head": _NON_NEGATIVE,
+    "model.in_channels": _POSITIVE, "model.pixel_head": _NON_NEGATIVE, "model.seam_refiner": _NON_NEGATIVE,
     "data.episodes_per_scenario": _POSITIVE, "data.render_size": _POSITIVE, "data.render_frames": _POSITIVE,
     "data.fps": _POSITIVE, "data.val_every": _NON_NEGATIVE,
     "train.steps": _POSITIVE, "train.batch_size": _POSITIVE, "train.lr": _POSITIVE, "train.min_lr": _NON_NEGATIVE,

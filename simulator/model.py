@@ -106,6 +106,28 @@ class PixelHead(nn.Module):
         return self.out(F.gelu(pre, approximate="tanh"))
 
 
+class SeamRefiner(nn.Module):
+    """A residual 3x3 convolution over each output frame, after the unpatchify (U-ViT, Bao et al. 2023, found a
+    3x3 conv after the linear patch decoder improves samples). Every other output pixel comes from one token
+    alone, so where a body crosses a patch border its two halves are drawn by two tokens that need not agree:
+    the reference's fast bodies come out cut along the 8x8 grid, which the tracker counts as pieces
+    (reports/ablations/conclusions.md, "where the reference loses permanence"). The refiner reads the
+    decoded frame, the noisy input and the last context frame in a 3x3 neighbourhood across those borders,
+    through one hidden GELU layer; its last layer starts at zero, so the model starts as without it."""
+
+    def __init__(self, channels: int, hidden: int):
+        super().__init__()
+        self.mix = nn.Conv2d(3 * channels, hidden, 3, padding=1, padding_mode="replicate")
+        self.out = nn.Conv2d(hidden, channels, 3, padding=1, padding_mode="replicate")
+
+    def forward(self, y: torch.Tensor, x: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
+        """y, x (B, T, H, W, C): decoded output and noisy input; base (B, 1, H, W, C). Returns y + correction."""
+        b, T, H, W, C = y.shape
+        z = torch.cat([y, x, base.expand_as(y)], dim=-1).reshape(b * T, H, W, 3 * C).permute(0, 3, 1, 2)
+        dz = self.out(F.gelu(self.mix(z), approximate="tanh"))
+        return y + dz.permute(0, 2, 3, 1).reshape(b, T, H, W, C)
+
+
 def unpatchify(out: torch.Tensor, size: tuple[int, int, int], patch: tuple[int, int, int], ch: int) -> torch.Tensor:
     """(B, T', S, pt*ph*pw*ch) per-token values -> (B, T, H, W, ch) for a video of `size` (T, H, W)."""
     (T, H, W), (pt, ph, pw) = size, patch
@@ -191,6 +213,7 @@ class DiT(nn.Module):
             self.head = PixelHead(cfg.dim, cfg.patch, cfg.in_channels, cfg.pixel_head)
         else:
             self.final = nn.Linear(cfg.dim, self.patch_dim)
+        self.refiner = SeamRefiner(cfg.in_channels, cfg.seam_refiner) if cfg.seam_refiner else None
         self._init()
 
     def _init(self):
@@ -200,7 +223,8 @@ class DiT(nn.Module):
                 if m.bias is not None:
                     nn.init.zeros_(m.bias)
         last = self.head.out if self.cfg.pixel_head else self.final
-        for m in (self.final_ada[1], last):  # the output starts at zero
+        zero = (self.final_ada[1], last) + ((self.refiner.out,) if self.refiner is not None else ())
+        for m in zero:  # the output starts at zero
             nn.init.zeros_(m.weight)
             nn.init.zeros_(m.bias)
 
@@ -221,7 +245,7 @@ class DiT(nn.Module):
                 base: torch.Tensor | None = None) -> torch.Tensor:
         """x (B, T, H, W, C) noisy video, t (B, T) per-frame timestep in [0, 1] (0 = clean context),
         text (B, D) from `encode_text`, base (B, 1, H, W, C) the last clean context frame (read by the pixel
-        head; None = zeros). Returns (B, T, H, W, C): velocity, clean frames or their change from
+        head and the seam refiner; None = zeros). Returns (B, T, H, W, C): velocity, clean frames or their change from
         the last context frame, as cfg.target says (diffusion.denoise reads it)."""
         self.check_shape(x)
         b, T, H, W, C = x.shape
@@ -236,9 +260,12 @@ class DiT(nn.Module):
             h = block(h, c)
         shift, scale = self.final_ada(c)[:, :, None].chunk(2, dim=-1)
         h = modulate(self.final_norm(h), shift, scale)
+        base = torch.zeros_like(x[:, :1]) if base is None else base
         if self.cfg.pixel_head:
-            return self.head(h, x, torch.zeros_like(x[:, :1]) if base is None else base)
-        return unpatchify(self.final(h), (T, H, W), self.cfg.patch, C)        # (B, T, H, W, C)
+            y = self.head(h, x, base)
+        else:
+            y = unpatchify(self.final(h), (T, H, W), self.cfg.patch, C)        # (B, T, H, W, C)
+        return y if self.refiner is None else self.refiner(y, x, base)
 
 
 def n_params(module: nn.Module) -> int:
