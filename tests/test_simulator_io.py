@@ -43,14 +43,15 @@ def test_checkpoint_round_trip_gives_identical_outputs(saved, tmp_path):
     assert torch.allclose(ref(x, t, ref.encode_text(torch.tensor([[1, 5, 9]]))), model(x, t, text), atol=5e-2)
 
 
-def test_pixel_head_checkpoint_round_trip(tmp_path):
-    cfg = small_cfg("model.pixel_head=4")
+@pytest.mark.parametrize("head", ["model.pixel_head=4", "model.seam_refiner=4"])
+def test_output_head_checkpoint_round_trip(tmp_path, head):
+    cfg = small_cfg(head)
     model = randomised(DiT(cfg.model))
     ckpt.save(tmp_path / "run", 3, cfg, {"model": model.state_dict()}, {"kind": "dit"})
     loaded = WorldModel.load(tmp_path / "run").model
     x, t, base = torch.randn(1, 8, 16, 16, 3), torch.rand(1, 8), torch.randn(1, 1, 16, 16, 3)
     text = torch.tensor([[1, 5, 9]])
-    assert loaded.cfg.pixel_head == 4
+    assert (loaded.cfg.pixel_head, loaded.cfg.seam_refiner) == ((4, 0) if "pixel" in head else (0, 4))
     assert torch.equal(loaded(x, t, loaded.encode_text(text), base), model(x, t, model.encode_text(text), base))
 
 

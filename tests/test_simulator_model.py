@@ -76,6 +76,37 @@ def test_pixel_head_takes_every_size_and_reads_the_context_frame(patch):
         assert diff[0, 0] > 0 and torch.count_nonzero(diff) == 1
 
 
+def test_seam_refiner_starts_as_the_model_without_it():
+    """Zero-initialised last layer: given the same other weights, the output is the plain model's, bit for bit."""
+    plain = randomised(DiT(small_cfg().model))
+    refined = DiT(small_cfg("model.seam_refiner=4").model)
+    missing = refined.load_state_dict(plain.state_dict(), strict=False).missing_keys
+    assert sorted(missing) == ["refiner.mix.bias", "refiner.mix.weight", "refiner.out.bias", "refiner.out.weight"]
+    x, tf, base = torch.randn(2, 8, 16, 16, 3), torch.rand(2, 8), torch.randn(2, 1, 16, 16, 3)
+    text = text_of(plain, 2)
+    assert torch.equal(refined(x, tf, text, base), plain(x, tf, text, base))
+
+
+def test_seam_refiner_reads_across_a_patch_border_and_no_further():
+    """A pixel of the context frame just left of a patch border (4x4 patches: columns 3 | 4) reaches the
+    neighbouring patch through the refiner's two 3x3 layers, and nothing more than 2 px away; the plain
+    linear head does not read the context frame at all."""
+    x, tf = torch.randn(1, 8, 16, 16, 3), torch.rand(1, 8)
+    base = torch.randn(1, 1, 16, 16, 3)
+    moved = base.clone()
+    moved[:, :, 5, 3] += 1.0
+    for refiner in (0, 4):
+        model = randomised(DiT(small_cfg(f"model.seam_refiner={refiner}").model))
+        text = text_of(model, 1)
+        diff = (model(x, tf, text, moved) - model(x, tf, text, base)).abs().amax(dim=(0, 1, 4))  # (H, W)
+        if not refiner:
+            assert torch.count_nonzero(diff) == 0
+            continue
+        assert diff[5, 4] > 0 and diff[5, 5] > 0  # the patch on the right of the border
+        rows, cols = torch.nonzero(diff, as_tuple=True)
+        assert (rows - 5).abs().max() <= 2 and (cols - 3).abs().max() <= 2
+
+
 @pytest.mark.parametrize("pixel_head", [0, 4])
 def test_linear_head_is_low_rank_per_patch_and_pixel_head_is_not(pixel_head):
     """Why the pixel head exists: a linear unpatchify puts every patch's output in a (dim + 1)-dimensional
