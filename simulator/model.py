@@ -108,8 +108,8 @@ class PixelHead(nn.Module):
 
 class SeamRefiner(nn.Module):
     """A residual 3x3 convolution over each output frame, after the unpatchify (U-ViT, Bao et al. 2023, found a
-    3x3 conv after the linear patch decoder improves samples). Every other output pixel comes from one token
-    alone, so where a body crosses a patch border its two halves are drawn by two tokens that need not agree:
+    3x3 conv after the linear patch decoder improves samples). Without it, every output pixel comes from one
+    token alone, so where a body crosses a patch border its two halves are drawn by two tokens that need not agree:
     the reference's fast bodies come out cut along the 8x8 grid, which the tracker counts as pieces
     (reports/ablations/conclusions.md, "where the reference loses permanence"). The refiner reads the
     decoded frame, the noisy input and the last context frame in a 3x3 neighbourhood across those borders,
