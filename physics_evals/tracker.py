@@ -126,12 +126,13 @@ _CHROMA = np.array([[1 / np.sqrt(2), -1 / np.sqrt(2), 0.0],
 
 
 def chroma_along(rgb: np.ndarray, direction: np.ndarray) -> np.ndarray:
-    """(...,) float32: each pixel's chroma projected on `direction` (2,), in chroma units. Written out
-    channel by channel, not as a matrix product: BLAS rounds a product differently with the array's
+    """(...,) float32: each pixel's chroma projected on `direction` (2,), in chroma units; rgb (..., 3) uint8,
+    or float32 (used as it is: a caller that projects one rectangle several times converts it once). Written
+    out channel by channel, not as a matrix product: BLAS rounds a product differently with the array's
     shape and with the processor (its kernels), and a pixel's value must depend on neither."""
     d = np.asarray(direction, np.float32)
     w = _CHROMA[0] * d[0] + _CHROMA[1] * d[1]                                # (3,) weights of R, G, B
-    f = rgb.astype(np.float32)
+    f = np.asarray(rgb, np.float32)
     return f[..., 0] * w[0] + f[..., 1] * w[1] + f[..., 2] * w[2]
 
 
@@ -374,8 +375,8 @@ def _near(raw: np.ndarray, trackable: np.ndarray, cfg: TrackerConfig) -> np.ndar
 
 def _chroma(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The two chroma coordinates of each pixel (float32, channel by channel: see chroma_along)."""
-    return (chroma_along(rgb, np.array([1.0, 0.0], np.float32)),
-            chroma_along(rgb, np.array([0.0, 1.0], np.float32)))
+    f = np.asarray(rgb, np.float32)
+    return chroma_along(f, np.array([1.0, 0.0], np.float32)), chroma_along(f, np.array([0.0, 1.0], np.float32))
 
 
 def _unmix(c0, c1, ci, cj):
@@ -489,7 +490,8 @@ def track(rgb: np.ndarray, objects: list[dict], cfg: TrackerConfig = TrackerConf
         """Soft coverage of object o in the rectangle (rows ys, cols xs) that holds all its raw pixels."""
         r = np.ascontiguousarray(raw[:, o, ys, xs])
         norm = float(np.linalg.norm(ref_chroma[o], axis=-1))
-        proj = chroma_along(rgb[:, ys, xs], ref_chroma[o] / norm)      # (T, h, w) chroma along the object's
+        f = rgb[:, ys, xs].astype(np.float32)                          # projected here and in _shared_amount
+        proj = chroma_along(f, ref_chroma[o] / norm)                   # (T, h, w) chroma along the object's
         # full coverage: the mean chroma of its matched pixels inside it (off its edges, where
         # ringing and mixing live) over the clip. A codec that desaturates the whole clip lowers it
         # as much as the pixels, and since coverage is not clipped at 1, shading variation inside
@@ -502,7 +504,7 @@ def track(rgb: np.ndarray, objects: list[dict], cfg: TrackerConfig = TrackerConf
         k = float(np.mean(pool, dtype=np.float64)) if pool.size else norm
         amount, use = proj, nearest[:, ys, xs] == o
         if near is not None:
-            amount, use = _shared_amount(rgb[:, ys, xs], hue[:, ys, xs], o, near[:, :, ys, xs], gaps, ref_chroma,
+            amount, use = _shared_amount(f, hue[:, ys, xs], o, near[:, :, ys, xs], gaps, ref_chroma,
                                          trackable, cfg, amount, use)
         return np.where(use, np.clip(amount / max(k, 1e-3), 0.0, cfg.max_coverage), 0.0)
 
