@@ -5,7 +5,10 @@
 Prints training tokens/s and achieved FLOP/s (the model's FLOPs counted by
 torch.utils.flop_counter: forward + backward of every matmul, attention included), the FLOP/s of
 a plain fp32 2048^3 matrix product (the limit; 8192^3 on a GPU, which a 2048 product cannot fill),
-their ratio (MFU), and the same for sampling one clip the way the harness does (uint8 context in,
+their ratio (MFU); training fed from disk as `train` feeds it (episodes read, decoded and resized
+each step by simulator.train.Draws, with and without reading the next batch on a background thread)
+as steps/s over the same steps on a batch already in memory (the limit; 1.00 means the data costs
+nothing); and the same for sampling one clip the way the harness does (uint8 context in,
 uint8 frames out, through WorldModel.continue_clip with the config's sampler, steps and guidance):
 seconds per clip of the default suite (8 context frames, 24 new ones at 64x64 for the tiny config)
 and the ratio to the 1 s/clip goal. On a GPU it uses bf16 autocast when train.amp=bf16 and compares
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -25,9 +29,10 @@ from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from simulator.config import get_config  # noqa: E402
+from simulator.data import data_plan, ensure_episodes, load_clipsets  # noqa: E402
 from simulator.model import DiT, n_params  # noqa: E402
 from simulator.sample import Task, WorldModel  # noqa: E402
-from simulator.train import FlowObjective, make_optimizer  # noqa: E402
+from simulator.train import Draws, FlowObjective, make_optimizer, noise_generator  # noqa: E402
 
 
 def sync(device):
@@ -70,11 +75,37 @@ def count_flops(fn) -> int:
     return fc.get_total_flops()
 
 
+def fed_from_disk(cfg, device, episodes: int, steps: int, sec: float, run, opt, amp) -> None:
+    """Training steps fed by simulator.train.Draws from the config's episodes on disk, reading each batch in
+    its step and reading the next one on a thread, against `sec`, the same step on a batch in memory."""
+    data = replace(cfg.data, episodes_per_scenario=max(1, episodes // len(data_plan(cfg.data)["scenarios"])))
+    clips, _ = load_clipsets(data, ensure_episodes(data, progress=False))
+    gen = torch.Generator().manual_seed(0)
+    rates = {}
+    for ahead in (False, True):
+        draws = Draws(clips, gen, noise_generator(gen, device, 0), cfg, None, device, ahead=ahead)
+
+        def fed_step(draws=draws):
+            items = draws.next(more=True)
+            with amp:
+                loss = run(*items)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        rates[ahead] = timed(fed_step, device, steps)
+        draws.close()
+    print(f"train fed from disk ({len(clips)} episodes): {rates[False]:.3f} s/step reading each batch in the step, "
+          f"{rates[True]:.3f} s/step reading the next on a thread; steps/s over in-memory steps/s: "
+          f"{sec / rates[False]:.2f} and {sec / rates[True]:.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", default="tiny")
     ap.add_argument("--set", dest="overrides", action="append", default=[])
     ap.add_argument("--steps", type=int, default=5, help="timed training steps")
+    ap.add_argument("--episodes", type=int, default=64,
+                    help="training episodes read from data.root for the fed-from-disk figure (made if missing)")
     a = ap.parse_args()
     cfg = get_config(a.config, a.overrides)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -115,6 +146,12 @@ def main() -> None:
     print(f"matmul {n_mm}^3 {'bf16' if bf16 else 'fp32'}: {limit / 1e9:.1f} GFLOP/s (the limit)")
     print(f"train: {sec:.3f} s/step, {tokens / sec:,.0f} tokens/s, {train_flops / 1e9:.1f} GFLOP/step, "
           f"{train_flops / sec / 1e9:.1f} GFLOP/s, MFU {train_flops / sec / limit:.2f}")
+
+    # fed from disk: the training data path against the in-memory batch above
+    if cfg.model.vae:
+        print("train fed from disk: not measured for a latent model (model.vae)")
+    else:
+        fed_from_disk(cfg, device, a.episodes, a.steps, sec, run, opt, amp)
 
     # sampling: one clip of the default suite through the harness's pixel path
     tc = cfg.train

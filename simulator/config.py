@@ -83,6 +83,8 @@ class TrainConfig:
     val_batches: int = 2            # batches in a validation loss
     seed: int = 0                   # training seed (init, batches, noise)
     threads: int = 0                # torch CPU threads (0 = torch's default)
+    prefetch: bool = True           # read the next step's frames on a background thread while this step computes
+                                    # (simulator.train.Draws; the same results either way)
     amp: str = "none"               # "bf16" autocast on GPUs; "none" is fp32 (faster on CPU)
     compile: bool = False           # torch.compile the model (GPUs)
     sample_steps: int = 4           # sampler steps used by `sample` and the adapter (4 network evaluations a window)

@@ -77,6 +77,16 @@ class Batch:
         return Batch(self.video[lo:hi], self.captions[lo:hi], self.n_context)
 
 
+@dataclass(frozen=True)
+class BatchPlan:
+    """Which clips a batch holds, drawn before any frame is read: the random draws are cheap and must keep
+    their order, the frames are the slow part and can be read later (simulator.train reads them on a
+    background thread while the previous step computes)."""
+    size: tuple[int, int, int]           # (frames, height, width)
+    n_context: int
+    clips: tuple[tuple[int, int], ...]   # (episode index, first frame) per clip
+
+
 class ClipSet:
     """Random clips drawn from a generator, at every training size. `videos` are (T, H, W, 3) uint8 arrays
     (held in memory) or episode folders, whose frames are read when a batch draws them: streamed, so
@@ -86,8 +96,8 @@ class ClipSet:
         self.sizes = [tuple(s) for s in sizes]       # (frames, height, width) buckets
         self.context = list(context)                  # context counts to draw from
         self.captions = captions
-        lengths = n_frames if n_frames is not None else [v.shape[0] for v in videos]
-        short = [n for n in lengths if n < max(s[0] for s in self.sizes)]
+        self.lengths = list(n_frames) if n_frames is not None else [v.shape[0] for v in videos]
+        short = [n for n in self.lengths if n < max(s[0] for s in self.sizes)]
         if short:
             raise ConfigError(f"episodes have {min(short)} frames, data.sizes needs {max(s[0] for s in self.sizes)}")
         self.sources = list(videos)
@@ -109,16 +119,25 @@ class ClipSet:
     def __len__(self) -> int:
         return len(self.captions)
 
-    def batch(self, gen: torch.Generator, batch_size: int) -> Batch:
+    def plan(self, gen: torch.Generator, batch_size: int) -> BatchPlan:
+        """The next batch's clips, from `gen`: a size bucket, a context count, the episodes, each one's start."""
         t, h, w = self.sizes[int(torch.randint(len(self.sizes), (1,), generator=gen))]
         n_ctx = self.context[int(torch.randint(len(self.context), (1,), generator=gen))]
         idx = torch.randint(len(self), (batch_size,), generator=gen).tolist()
-        clips = []
-        for i in idx:
-            v = self.video(i, h, w)
-            start = int(torch.randint(v.shape[0] - t + 1, (1,), generator=gen))
-            clips.append(v[start:start + t])
-        return Batch(to_model_range(torch.stack(clips)), [self.captions[i] for i in idx], n_ctx)
+        starts = [int(torch.randint(self.lengths[i] - t + 1, (1,), generator=gen)) for i in idx]
+        return BatchPlan((t, h, w), n_ctx, tuple(zip(idx, starts)))
+
+    def frames(self, plan: BatchPlan) -> torch.Tensor:
+        """The plan's clips as (B, T, H, W, 3) uint8."""
+        t, h, w = plan.size
+        return torch.stack([self.video(i, h, w)[start:start + t] for i, start in plan.clips])
+
+    def captions_of(self, plan: BatchPlan) -> list[str]:
+        return [self.captions[i] for i, _ in plan.clips]
+
+    def batch(self, gen: torch.Generator, batch_size: int) -> Batch:
+        plan = self.plan(gen, batch_size)
+        return Batch(to_model_range(self.frames(plan)), self.captions_of(plan), plan.n_context)
 
 
 def load_clipsets(cfg: DataConfig, folders: list[Path]) -> tuple[ClipSet, ClipSet]:

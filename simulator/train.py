@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +28,14 @@ from tqdm import tqdm
 
 from . import checkpoint as ckpt
 from .config import Config, ConfigError, TrainConfig
-from .data import ClipSet, data_plan, ensure_episodes, load_clipsets
+from .data import (
+    BatchPlan,
+    ClipSet,
+    data_plan,
+    ensure_episodes,
+    load_clipsets,
+    to_model_range,
+)
 from .diffusion import flow_loss, logit_normal, token_frame_noise
 from .model import DiT
 from .tokenizer import encode_batch
@@ -108,35 +116,108 @@ def make_optimizer(model: nn.Module, tc: TrainConfig) -> torch.optim.AdamW:
                              lr=tc.lr, betas=tc.betas)
 
 
+@dataclass
+class Draw:
+    """One global batch's random draws, made on the CPU in the stream's order; the frames come later."""
+    plan: BatchPlan
+    ids: torch.Tensor                 # (B, L) caption tokens
+    drop: torch.Tensor                # (B,) caption dropped
+    t: torch.Tensor                   # (B,) or (B, T - n_context) noise levels
+    noise: torch.Tensor | None        # drawn here from a CPU noise generator; None: on the device, later
+    context_t: torch.Tensor | None
+    rng: dict                         # the CPU generators' states right after these draws (what a checkpoint keeps)
+
+
+def draw_randoms(batch_src: ClipSet, gen: torch.Generator, cfg: Config, vae: VideoVAE | None,
+                 frame_noise: bool | None = None, noise_gen: torch.Generator | None = None) -> Draw:
+    """Every CPU random draw of one step, in this order: the clips (ClipSet.plan), caption dropout, the
+    noise levels, the noise (when its generator is on the CPU), the context's noise level."""
+    noise_gen = gen if noise_gen is None else noise_gen
+    plan = batch_src.plan(gen, cfg.train.batch_size)
+    (T, H, W), B = plan.size, len(plan.clips)
+    shape = (B, T, H, W, 3)
+    if vae is not None:
+        if plan.n_context % vae.cfg.temporal:
+            raise ConfigError(f"data.context {plan.n_context} must divide by vae.temporal {vae.cfg.temporal}")
+        shape = vae.latent_shape(shape)
+    n_ctx = plan.n_context // (vae.cfg.temporal if vae is not None else 1)
+    ids = encode_batch(batch_src.captions_of(plan), cfg.model.vocab_size, cfg.model.max_text_len)
+    drop = torch.rand(B, generator=gen) < cfg.train.caption_dropout
+    if cfg.train.frame_noise if frame_noise is None else frame_noise:  # diffusion forcing: a level per generated token-frame
+        pt = cfg.model.patch[0]
+        k = (shape[1] - n_ctx) // pt
+        t = token_frame_noise(logit_normal(B * k, cfg.train.t_mean, cfg.train.t_std, gen).view(-1, k), pt)  # (B, T - n_ctx)
+    else:
+        t = logit_normal(B, cfg.train.t_mean, cfg.train.t_std, gen)
+    noise = torch.randn(shape, generator=noise_gen) if noise_gen.device.type == "cpu" else None
+    context_t = cfg.train.context_noise * torch.rand(B, generator=gen) if cfg.train.context_noise > 0 else None
+    rng = {"rng.data": gen.get_state()}
+    if noise_gen is not gen and noise is not None:
+        rng["rng.noise"] = noise_gen.get_state()
+    return Draw(plan, ids, drop, t, noise, context_t, rng)
+
+
+def materialise(draw: Draw, frames: torch.Tensor, vae: VideoVAE | None, device,
+                noise_gen: torch.Generator | None = None):
+    """The step's tensors on the device, (x0, n_context, ids, drop, t, noise, context_t), from its draws and
+    its frames (B, T, H, W, 3) uint8: the frames travel as bytes and become floats on the device; noise
+    not drawn yet is drawn here, from `noise_gen` on the device, in step order."""
+    x0 = to_model_range(frames.to(device, non_blocking=True))
+    if vae is not None:
+        with torch.no_grad():
+            x0 = vae.latent(x0)
+    n_ctx = draw.plan.n_context // (vae.cfg.temporal if vae is not None else 1)
+    noise = draw.noise.to(device) if draw.noise is not None else \
+        torch.randn(x0.shape, generator=noise_gen, device=noise_gen.device)
+    context_t = None if draw.context_t is None else draw.context_t.to(device)
+    return x0, n_ctx, draw.ids.to(device), draw.drop.to(device), draw.t.to(device), noise, context_t
+
+
 def draw_step(batch_src: ClipSet, gen: torch.Generator, cfg: Config, vae: VideoVAE | None, device,
               frame_noise: bool | None = None, noise_gen: torch.Generator | None = None):
     """One global batch and all its randomness: (x0, n_context, ids, drop, t, noise, context_t); context_t
     is None for clean context (train.context_noise = 0, which also leaves the random stream as it was).
     t is (B,), or (B, T - n_context) with `frame_noise` (default: train.frame_noise). The noise comes from
     `noise_gen` (default: `gen`), which may live on the device (see noise_generator)."""
-    b = batch_src.batch(gen, cfg.train.batch_size)
-    x0 = b.video.to(device)
-    if vae is not None:
-        with torch.no_grad():
-            x0 = vae.latent(x0)
-        if b.n_context % vae.cfg.temporal:
-            raise ConfigError(f"data.context {b.n_context} must divide by vae.temporal {vae.cfg.temporal}")
-    n_ctx = b.n_context // (vae.cfg.temporal if vae is not None else 1)
-    ids = encode_batch(b.captions, cfg.model.vocab_size, cfg.model.max_text_len).to(device)
-    drop = (torch.rand(len(b.captions), generator=gen) < cfg.train.caption_dropout).to(device)
-    if cfg.train.frame_noise if frame_noise is None else frame_noise:  # diffusion forcing: a level per generated token-frame
-        pt = cfg.model.patch[0]
-        k = (x0.shape[1] - n_ctx) // pt
-        t = logit_normal(len(b.captions) * k, cfg.train.t_mean, cfg.train.t_std, gen).view(-1, k)
-        t = token_frame_noise(t, pt).to(device)                               # (B, T - n_ctx)
-    else:
-        t = logit_normal(len(b.captions), cfg.train.t_mean, cfg.train.t_std, gen).to(device)
-    noise_gen = gen if noise_gen is None else noise_gen
-    noise = torch.randn(x0.shape, generator=noise_gen, device=noise_gen.device).to(device)
-    context_t = None
-    if cfg.train.context_noise > 0:
-        context_t = (cfg.train.context_noise * torch.rand(len(b.captions), generator=gen)).to(device)
-    return x0, n_ctx, ids, drop, t, noise, context_t
+    draw = draw_randoms(batch_src, gen, cfg, vae, frame_noise, noise_gen)
+    return materialise(draw, batch_src.frames(draw.plan), vae, device, noise_gen)
+
+
+class Draws:
+    """The training steps' draws, one after another: the same numbers as draw_step's. With `ahead`, the next
+    step's draws are made, and its frames read, decoded and resized (pinned for a GPU), on a background
+    thread while this step computes: on a GPU a step is shorter than reading its batch, and on a CPU the
+    noise draw alone is a few percent of a step. Only that thread touches the generators until it is done,
+    in the stream's order, so the results are the same either way (tests). `rng()` is the generators'
+    state after the draws handed out last: what a checkpoint of this step keeps."""
+
+    def __init__(self, src: ClipSet, gen, noise_gen, cfg: Config, vae, device, ahead: bool):
+        self.src, self.gen, self.noise_gen, self.cfg, self.vae, self.device = src, gen, noise_gen, cfg, vae, device
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="batches") if ahead else None
+        self.pin = torch.device(device).type == "cuda"
+        self.pending, self.last = None, None
+
+    def _draw(self) -> tuple[Draw, torch.Tensor]:
+        draw = draw_randoms(self.src, self.gen, self.cfg, self.vae, noise_gen=self.noise_gen)
+        frames = self.src.frames(draw.plan)
+        return draw, frames.pin_memory() if self.pin else frames
+
+    def next(self, more: bool):
+        """This step's tensors on the device; `more`: another step follows (drawn ahead now)."""
+        draw, frames = self.pending.result() if self.pending is not None else self._draw()
+        self.pending = self.pool.submit(self._draw) if self.pool is not None and more else None
+        self.last = draw
+        return materialise(draw, frames, self.vae, self.device, self.noise_gen)
+
+    def rng(self) -> dict:
+        state = dict(self.last.rng)
+        if self.noise_gen.device.type != "cpu":  # drawn step by step on the device: its live state
+            state["rng.noise"] = self.noise_gen.get_state()
+        return state
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 def noise_generator(gen: torch.Generator, device: torch.device, seed: int) -> torch.Generator:
@@ -211,45 +292,49 @@ def train(cfg: Config, out: str | Path, data: tuple[ClipSet, ClipSet] | None = N
         objective = DDP(objective, device_ids=[d.device.index] if d.device.type == "cuda" else None)
     amp = torch.autocast(d.device.type, dtype=torch.bfloat16) if tc.amp == "bf16" else nullcontext()
     bar = tqdm(total=tc.steps, initial=step, desc="train", unit="step", disable=not (progress and d.main))
+    draws = Draws(train_set, gen, noise_gen, cfg, vae, d.device, ahead=tc.prefetch)
     t0, done_here, run_loss = time.perf_counter(), 0, []
-    while step < tc.steps:
-        for g in opt.param_groups:
-            g["lr"] = lr_at(step, tc)
-        items = _slice(draw_step(train_set, gen, cfg, vae, d.device, noise_gen=noise_gen), d.rank, d.world)
-        with amp:
-            loss = objective(*items)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
-        opt.step()
-        step, done_here = step + 1, done_here + 1
-        decay = min(tc.ema, (1 + step) / (10 + step))  # short runs: EMA warms up with the step
-        with torch.no_grad():
-            for pe, p in zip(ema.parameters(), model.parameters()):
-                pe.lerp_(p, 1 - decay)
-        bar.update()
-        bar.set_postfix(loss=f"{loss.item():.4f}")
-        run_loss.append(loss.item())
-        entry = {"step": step, "loss": loss.item(), "grad_norm": float(gnorm), "lr": lr_at(step - 1, tc)}
-        if step % tc.eval_every == 0 or step == tc.steps:
-            entry["train_loss"] = sum(run_loss) / len(run_loss)  # mean since the last entry (loss is one batch)
-            run_loss = []
-            entry["val_loss"] = validation_loss(ema, val_set, cfg, vae, d.device)
-            entry["wall_s"] = wall + time.perf_counter() - t0
-            log.append(entry)
-            if d.main:
-                _save(out, cfg, step, model, ema, vae, opt, gen, noise_gen, log, entry["wall_s"], plan, d.world)
-                if tc.score_every and (step % tc.score_every == 0 or step == tc.steps):
-                    t_score = time.perf_counter()
-                    entry.update(score_checkpoint(out, step, tc.score_limit))
-                    t0 += time.perf_counter() - t_score  # scoring time is not training wall time
-                    _save(out, cfg, step, model, ema, vae, opt, gen, noise_gen, log, entry["wall_s"], plan, d.world)
-            d.barrier()
-            if stop_after is not None and done_here >= stop_after:
-                break
-        elif stop_after is not None and done_here >= stop_after:
-            break  # killed between checkpoints: the next run resumes from the last one
-    bar.close()
+    try:
+        while step < tc.steps:
+            for g in opt.param_groups:
+                g["lr"] = lr_at(step, tc)
+            items = _slice(draws.next(more=step + 1 < tc.steps), d.rank, d.world)
+            with amp:
+                loss = objective(*items)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
+            opt.step()
+            step, done_here = step + 1, done_here + 1
+            decay = min(tc.ema, (1 + step) / (10 + step))  # short runs: EMA warms up with the step
+            with torch.no_grad():
+                for pe, p in zip(ema.parameters(), model.parameters()):
+                    pe.lerp_(p, 1 - decay)
+            bar.update()
+            bar.set_postfix(loss=f"{loss.item():.4f}")
+            run_loss.append(loss.item())
+            entry = {"step": step, "loss": loss.item(), "grad_norm": float(gnorm), "lr": lr_at(step - 1, tc)}
+            if step % tc.eval_every == 0 or step == tc.steps:
+                entry["train_loss"] = sum(run_loss) / len(run_loss)  # mean since the last entry (loss is one batch)
+                run_loss = []
+                entry["val_loss"] = validation_loss(ema, val_set, cfg, vae, d.device)
+                entry["wall_s"] = wall + time.perf_counter() - t0
+                log.append(entry)
+                if d.main:
+                    _save(out, cfg, step, model, ema, vae, opt, draws.rng(), log, entry["wall_s"], plan, d.world)
+                    if tc.score_every and (step % tc.score_every == 0 or step == tc.steps):
+                        t_score = time.perf_counter()
+                        entry.update(score_checkpoint(out, step, tc.score_limit))
+                        t0 += time.perf_counter() - t_score  # scoring time is not training wall time
+                        _save(out, cfg, step, model, ema, vae, opt, draws.rng(), log, entry["wall_s"], plan, d.world)
+                d.barrier()
+                if stop_after is not None and done_here >= stop_after:
+                    break
+            elif stop_after is not None and done_here >= stop_after:
+                break  # killed between checkpoints: the next run resumes from the last one
+    finally:
+        draws.close()
+        bar.close()
     return log[-1] if log else {}
 
 
@@ -280,13 +365,13 @@ def score_checkpoint(out: Path, step: int, limit: int = 0) -> dict:
             "score_limit": limit, "score_s": round(time.perf_counter() - t0, 1)}
 
 
-def _save(out, cfg, step, model, ema, vae, opt, gen, noise_gen, log, wall, plan, world):
+def _save(out, cfg, step, model, ema, vae, opt, rng: dict, log, wall, plan, world):
+    """rng: the generators' states after this step's draws ("rng.data", and "rng.noise" when the noise has
+    its own generator): Draws.rng()."""
     train_state = {f"raw.{k}": v for k, v in model.state_dict().items()}
     for i, st in opt.state_dict()["state"].items():
         train_state.update({f"opt.{i}.{k}": v.reshape(1) if v.dim() == 0 else v for k, v in st.items()})
-    train_state["rng.data"] = gen.get_state()
-    if noise_gen is not gen:
-        train_state["rng.noise"] = noise_gen.get_state()
+    train_state.update(rng)
     groups = {"model": ema.state_dict(), "train": train_state}
     if vae is not None:
         groups["vae"] = vae.state_dict()

@@ -93,6 +93,11 @@ class VideoVAE(nn.Module):
         """(B, T', H', W', c) unscaled latent -> (B, T, H, W, 3)."""
         return self.decoder(z.permute(0, 4, 1, 2, 3)).permute(0, 2, 3, 4, 1)
 
+    def latent_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """The shape `latent` gives a (B, T, H, W, 3) pixel batch."""
+        b, t, h, w, _ = shape
+        return b, t // self.cfg.temporal, h // self.cfg.spatial, w // self.cfg.spatial, self.cfg.latent_channels
+
     def latent(self, x: torch.Tensor) -> torch.Tensor:
         """Pixels -> the scaled latent the DiT works on (the mean, deterministic)."""
         return self.encode(x)[0] * self.scale

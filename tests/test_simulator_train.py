@@ -66,6 +66,41 @@ def test_noise_drawn_by_its_own_generator_resumes_with_it_and_nowhere_else(tmp_p
         train(small_cfg("train.steps=4"), tmp_path / "gpu", data=data, progress=False)
 
 
+@pytest.mark.parametrize("own_noise_generator", [False, True])
+def test_reading_the_next_batch_ahead_changes_no_number(tmp_path, monkeypatch, own_noise_generator):
+    """train.prefetch draws the next step and reads its frames on a thread while this step computes: the
+    weights, the optimiser and the generators' states come out as drawing each step in turn gives them,
+    with context noise and a level per frame (more draws per step) and with the noise on its own generator
+    (as on a GPU), and a run killed and resumed with it ends where the uninterrupted run without it ends."""
+    import simulator.train as tr
+    if own_noise_generator:
+        monkeypatch.setattr(tr, "noise_generator", lambda gen, device, seed: torch.Generator().manual_seed(seed + 1))
+    data = falling_square_clips(), falling_square_clips(seed=1)
+    sets = ("train.steps=6", "train.context_noise=0.3", "train.frame_noise=true")
+    train(small_cfg(*sets, "train.prefetch=false"), tmp_path / "each", data=data, progress=False)
+    train(small_cfg(*sets), tmp_path / "ahead", data=data, progress=False)
+    train(small_cfg(*sets), tmp_path / "cut", data=data, progress=False, stop_after=3)
+    train(small_cfg(*sets), tmp_path / "cut", data=data, progress=False)
+    a = _tensors(tmp_path / "each", "train")
+    assert ("rng.noise" in a) == own_noise_generator
+    for run in ("ahead", "cut"):
+        b = _tensors(tmp_path / run, "train")
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), run
+
+
+def test_draws_read_each_clip_where_the_plan_puts_it():
+    """The batch's frames are the planned episodes' frames from the planned start, as bytes; batch() is
+    the same clips in model range."""
+    clips = falling_square_clips()
+    plan = clips.plan(torch.Generator().manual_seed(3), 5)
+    frames = clips.frames(plan)
+    assert frames.dtype == torch.uint8 and frames.shape == (5, *plan.size, 3)
+    for clip, (i, start) in zip(frames, plan.clips):
+        assert torch.equal(clip, clips.videos[plan.size[1:]][i][start:start + plan.size[0]])
+    batch = clips.batch(torch.Generator().manual_seed(3), 5)
+    assert torch.equal(batch.video, frames.float() / 127.5 - 1) and batch.captions == clips.captions_of(plan)
+
+
 def _ddp_worker(rank: int, world: int, init_file: str, cfg_dict: dict, out: str):
     dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
     torch.set_num_threads(1)
