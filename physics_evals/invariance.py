@@ -60,7 +60,9 @@ def _job(args):
 def invariance_report(tasks, folders: dict[str, list[Path]], nuisances: tuple[str, ...] = tuple(NUISANCES),
                       workers: int = 1, seed: int = 0) -> dict[str, dict]:
     """nuisance -> {"summary": {group: score}, "largest_drop": (drop, task, metric), "drops": {(task,
-    metric): drop}}; plus the clean truth's summary under CLEAN."""
+    metric): drop}, "psnr": dB}; plus the clean truth's summary under CLEAN. "psnr" is the mean over clips of
+    the degraded truth's PSNR against the truth (the `psnr` metric): how much the nuisance changes the pixels,
+    next to how little it changes the scores."""
     from .metrics import METRICS
     from .results import score_samples
     from .summary import summarize_samples
@@ -73,24 +75,31 @@ def invariance_report(tasks, folders: dict[str, list[Path]], nuisances: tuple[st
         if r["score"] is not None and METRICS[r["metric"]].group in ("permanence", "plausibility"):
             task_score.setdefault((r["model"], r["task"], r["metric"]), []).append(r["score"])
     mean = {k: float(np.mean(v)) for k, v in task_score.items()}
-    out = {CLEAN: {"summary": summary[CLEAN], "largest_drop": (0.0, "", ""), "drops": {}}}
+    psnr: dict[str, list] = {}
+    for r in rows:
+        if r["metric"] == "psnr" and r["value"] is not None:
+            psnr.setdefault(r["model"], []).append(r["value"])
+    out = {CLEAN: {"summary": summary[CLEAN], "largest_drop": (0.0, "", ""), "drops": {}, "psnr": None}}
     for n in nuisances:
         drops = {(t, m): mean[(CLEAN, t, m)] - s for (model, t, m), s in mean.items()
                  if model == n and (CLEAN, t, m) in mean}
         worst = max(drops.items(), key=lambda kv: kv[1], default=((("", ""), 0.0)))
-        out[n] = {"summary": summary[n], "largest_drop": (max(0.0, worst[1]), *worst[0]), "drops": drops}
+        out[n] = {"summary": summary[n], "largest_drop": (max(0.0, worst[1]), *worst[0]), "drops": drops,
+                  "psnr": float(np.mean(psnr[n])) if n in psnr else None}
     return out
 
 
 def format_invariance(report: dict[str, dict]) -> list[str]:
     """The table `probe` prints: one line per nuisance."""
-    lines = [f"{'nuisance':<13} {'overall':>7} {'perm':>6} {'plaus':>6} {'piq':>6}  largest metric drop (task score)"]
+    lines = [f"{'nuisance':<13} {'overall':>7} {'perm':>6} {'plaus':>6} {'piq':>6} {'psnr':>5}  "
+             "largest metric drop (task score)"]
     for n, r in report.items():
         s = r["summary"]
         f = lambda g: "-" if s.get(g) is None else f"{s[g]:.1f}"  # noqa: E731
         drop, task, metric = r["largest_drop"]
         flag = "" if all(s.get(g) is None or s[g] >= v for g, v in TARGET.items()) else "  << below target"
         what = f"{drop:5.1f}  {metric} on {task}" if metric else "    -"
-        lines.append(f"{n:<13} {f('overall'):>7} {f('permanence'):>6} {f('plausibility'):>6} {f('physics_iq'):>6}  "
-                     f"{what}{flag}")
+        db = "-" if r.get("psnr") is None else f"{r['psnr']:.1f}"
+        lines.append(f"{n:<13} {f('overall'):>7} {f('permanence'):>6} {f('plausibility'):>6} {f('physics_iq'):>6} "
+                     f"{db:>5}  {what}{flag}")
     return lines

@@ -252,3 +252,19 @@ def test_subsampled_colour_keeps_a_resting_ball_centroid():
     want = tracker.track(truth, ep.objects).centroid[:, ball]
     shift = lambda mix: np.abs(tracker.track(degraded, ep.objects, mixtures=mix).centroid[:, ball] - want).mean(0)  # noqa: E731
     assert (shift(True) < 0.3).all() and shift(False)[1] > 0.5
+
+
+def test_probe_table_puts_each_nuisance_beside_its_pixel_damage(tmp_path):
+    """`probe`'s invariance table: the clean truth at 100, and each nuisance's scores next to the PSNR of the
+    degraded truth (mean over clips), lower for the stronger of two blurs, which still keeps the scores."""
+    from physics_evals.episodes import ensure_episodes, select_tasks, usable_episodes
+    from physics_evals.invariance import format_invariance, invariance_report
+    tasks = select_tasks("default", ["gravity-drop"], 1)
+    folders = usable_episodes(tasks, tmp_path, ensure_episodes(tasks, tmp_path, 1, False))
+    report = invariance_report(tasks, folders, ("blur0.5", "blur1"))
+    assert report["truth"]["summary"]["overall"] == pytest.approx(100.0) and report["truth"]["psnr"] is None
+    assert 20 < report["blur1"]["psnr"] < report["blur0.5"]["psnr"] < 100
+    assert report["blur1"]["summary"]["overall"] >= 95
+    header, *rows = format_invariance(report)
+    assert header.split()[5] == "psnr" and [r.split()[0] for r in rows] == ["truth", "blur0.5", "blur1"]
+    assert rows[0].split()[5] == "-" and rows[2].split()[5] == f"{report['blur1']['psnr']:.1f}"
