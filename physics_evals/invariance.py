@@ -71,14 +71,13 @@ def invariance_report(tasks, folders: dict[str, list[Path]], nuisances: tuple[st
     summary = summarize_samples(rows, METRICS, ceiling_model=CEILING)
     score_samples(rows, METRICS, CEILING)
     task_score: dict[tuple, list] = {}
+    psnr: dict[str, list] = {}
     for r in rows:
         if r["score"] is not None and METRICS[r["metric"]].group in ("permanence", "plausibility"):
             task_score.setdefault((r["model"], r["task"], r["metric"]), []).append(r["score"])
-    mean = {k: float(np.mean(v)) for k, v in task_score.items()}
-    psnr: dict[str, list] = {}
-    for r in rows:
-        if r["metric"] == "psnr" and r["value"] is not None:
+        elif r["metric"] == "psnr" and r["value"] is not None:
             psnr.setdefault(r["model"], []).append(r["value"])
+    mean = {k: float(np.mean(v)) for k, v in task_score.items()}
     out = {CLEAN: {"summary": summary[CLEAN], "largest_drop": (0.0, "", ""), "drops": {}, "psnr": None}}
     for n in nuisances:
         drops = {(t, m): mean[(CLEAN, t, m)] - s for (model, t, m), s in mean.items()

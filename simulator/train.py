@@ -120,6 +120,7 @@ def make_optimizer(model: nn.Module, tc: TrainConfig) -> torch.optim.AdamW:
 class Draw:
     """One global batch's random draws, made on the CPU in the stream's order; the frames come later."""
     plan: BatchPlan
+    n_context: int                    # clean context frames as the model sees them (latent frames with a VAE)
     ids: torch.Tensor                 # (B, L) caption tokens
     drop: torch.Tensor                # (B,) caption dropped
     t: torch.Tensor                   # (B,) or (B, T - n_context) noise levels
@@ -154,7 +155,7 @@ def draw_randoms(batch_src: ClipSet, gen: torch.Generator, cfg: Config, vae: Vid
     rng = {"rng.data": gen.get_state()}
     if noise_gen is not gen and noise is not None:
         rng["rng.noise"] = noise_gen.get_state()
-    return Draw(plan, ids, drop, t, noise, context_t, rng)
+    return Draw(plan, n_ctx, ids, drop, t, noise, context_t, rng)
 
 
 def materialise(draw: Draw, frames: torch.Tensor, vae: VideoVAE | None, device,
@@ -166,11 +167,10 @@ def materialise(draw: Draw, frames: torch.Tensor, vae: VideoVAE | None, device,
     if vae is not None:
         with torch.no_grad():
             x0 = vae.latent(x0)
-    n_ctx = draw.plan.n_context // (vae.cfg.temporal if vae is not None else 1)
     noise = draw.noise.to(device) if draw.noise is not None else \
         torch.randn(x0.shape, generator=noise_gen, device=noise_gen.device)
     context_t = None if draw.context_t is None else draw.context_t.to(device)
-    return x0, n_ctx, draw.ids.to(device), draw.drop.to(device), draw.t.to(device), noise, context_t
+    return x0, draw.n_context, draw.ids.to(device), draw.drop.to(device), draw.t.to(device), noise, context_t
 
 
 def draw_step(batch_src: ClipSet, gen: torch.Generator, cfg: Config, vae: VideoVAE | None, device,
