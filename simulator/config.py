@@ -29,7 +29,9 @@ class ModelConfig:
     target: str = "delta"           # what the network predicts: "velocity" (eps - x0, rectified flow), "x" (the
                                     # clean frames) or "delta" (clean frames minus the last context frame). A 384-value
                                     # patch cannot carry per-pixel noise through a 192-wide token, clean frames can
-                                    # (Back to Basics, 2025); "delta" starts as copy-last-frame (zero-init output)
+                                    # (Back to Basics, 2025); "delta" starts as copy-last-frame (zero-init output);
+                                    # "warp": the last context frame moved by a predicted per-pixel flow, plus a
+                                    # residual (diffusion.warp), also copy-last-frame at the start
     dim: int = 192                  # transformer width
     depth: int = 4                  # DiT blocks
     heads: int = 3                  # attention heads (dim must divide evenly)
@@ -247,7 +249,7 @@ def set_value(cfg: Config, key: str, value) -> None:
     setattr(obj, name, _coerce(key, value, tp))
 
 
-TARGETS = ("velocity", "x", "delta")  # what the network may predict (see ModelConfig.target)
+TARGETS = ("velocity", "x", "delta", "warp")  # what the network may predict (see ModelConfig.target)
 
 # The range every numeric setting must lie in: (lowest, highest, whether the lowest is allowed).
 # One table, so each bad value is named in one line before any work starts.
@@ -307,6 +309,8 @@ def validate(cfg: Config) -> None:
     _check_ranges(cfg)
     if m.target not in TARGETS:
         raise ConfigError(f"model.target must be one of {', '.join(TARGETS)}, got '{m.target}'")
+    if m.target == "warp" and (m.pixel_head or m.seam_refiner):
+        raise ConfigError("model.target=warp needs the linear unpatchify: set model.pixel_head=0 and model.seam_refiner=0")
     if t.context_t > t.context_noise:
         raise ConfigError(f"train.context_t ({t.context_t}) must not exceed train.context_noise ({t.context_noise}): "
                           "the model never saw context that noisy")

@@ -5,8 +5,10 @@ noise; dx/dt = v = eps - x_0, so sampling integrates from t = 1 down to t = 0. C
 carry t = 0 and are held at their clean values.
 
 What the network outputs is `model.cfg.target`: the velocity itself, the clean frames x_0
-(x-prediction), or x_0 minus the last context frame ("delta"). `denoise` turns any of them into
-(x_0 estimate, velocity), so the loss and the samplers are written once. With x- or delta-
+(x-prediction), x_0 minus the last context frame ("delta"), or a per-pixel flow that moves the last
+context frame plus a residual ("warp": a body carried by a flow moves whole, where a delta has to erase
+it in one place and draw it again in another). `denoise` turns any of them into (x_0 estimate,
+velocity), so the loss and the samplers are written once. With x- or delta-
 prediction the loss is the squared error of x_0 and one Euler step to t = 0 lands on the x_0
 estimate, so a 4-step Euler sampler is DDIM with 4 network evaluations.
 
@@ -24,11 +26,28 @@ ones, which see them nearly clean, as an autoregressive model would, within one 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
 from .model import DiT, ShapeError
 
 T_MIN = 0.02  # velocity from an x_0 estimate divides by t: keep it away from 0 (only the last step gets close)
 MOVING = 0.1  # a pixel moves when a channel differs from the last context frame by this ([-1, 1] units: 13 grey levels)
+FLOW_UNIT = 8.0  # pixels of flow per unit of the network's output ("warp"): a patch's width
+
+
+def warp(frame: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+    """frame (B, 1, H, W, C) moved by flow (B, T, H, W, 2), in pixels (x right, y down): output pixel p of frame
+    t is the frame at p - flow[t, p], bilinear, the edges extended. (B, T, H, W, C); flow 0 gives the frame."""
+    b, T, H, W, _ = flow.shape
+    C = frame.shape[-1]
+    flow = flow.float()
+    xs = torch.arange(W, device=flow.device, dtype=torch.float32)
+    ys = torch.arange(H, device=flow.device, dtype=torch.float32)[:, None]
+    grid = torch.stack([(2 * (xs - flow[..., 0]) + 1) / W - 1,                # grid_sample's [-1, 1] coordinates
+                        (2 * (ys - flow[..., 1]) + 1) / H - 1], dim=-1)       # (align_corners=False)
+    src = frame.float().expand(b, T, H, W, C).reshape(b * T, H, W, C).permute(0, 3, 1, 2)
+    out = F.grid_sample(src, grid.reshape(b * T, H, W, 2), mode="bilinear", padding_mode="border", align_corners=False)
+    return out.permute(0, 2, 3, 1).reshape(b, T, H, W, C).to(frame.dtype)
 
 
 def denoise(model: DiT, xt: torch.Tensor, tf: torch.Tensor, text: torch.Tensor, base: torch.Tensor):
@@ -36,9 +55,14 @@ def denoise(model: DiT, xt: torch.Tensor, tf: torch.Tensor, text: torch.Tensor, 
     `base` (B, 1, H, W, C) is the last clean context frame, the origin of "delta" predictions."""
     out = model(xt, tf, text, base)
     w = tf[:, :, None, None, None].to(out.dtype)
-    if model.cfg.target == "velocity":
+    target = model.cfg.target
+    if target == "velocity":
         return xt - w * out, out
-    x0 = out + base if model.cfg.target == "delta" else out
+    if target == "warp":
+        c = xt.shape[-1]
+        x0 = warp(base.to(out.dtype), FLOW_UNIT * out[..., c:]) + out[..., :c]
+    else:
+        x0 = out + base if target == "delta" else out
     return x0, (xt - x0) / w.clamp_min(T_MIN)
 
 

@@ -201,6 +201,9 @@ class DiT(nn.Module):
         self.cfg = cfg
         pt, ph, pw = cfg.patch
         self.patch_dim = pt * ph * pw * cfg.in_channels
+        # what each pixel gets out: its channels, and for target "warp" also the flow (x, y) that moves the last
+        # context frame there (diffusion.denoise)
+        self.out_channels = cfg.in_channels + (2 if cfg.target == "warp" else 0)
         self.embed = nn.Linear(self.patch_dim, cfg.dim)
         self.t_embed = TimestepEmbedder(cfg.dim)
         self.text = TextEncoder(cfg)
@@ -212,7 +215,7 @@ class DiT(nn.Module):
         if cfg.pixel_head:
             self.head = PixelHead(cfg.dim, cfg.patch, cfg.in_channels, cfg.pixel_head)
         else:
-            self.final = nn.Linear(cfg.dim, self.patch_dim)
+            self.final = nn.Linear(cfg.dim, pt * ph * pw * self.out_channels)
         self.refiner = SeamRefiner(cfg.in_channels, cfg.seam_refiner) if cfg.seam_refiner else None
         self._init()
 
@@ -245,8 +248,9 @@ class DiT(nn.Module):
                 base: torch.Tensor | None = None) -> torch.Tensor:
         """x (B, T, H, W, C) noisy video, t (B, T) per-frame timestep in [0, 1] (0 = clean context),
         text (B, D) from `encode_text`, base (B, 1, H, W, C) the last clean context frame (read by the pixel
-        head and the seam refiner; None = zeros). Returns (B, T, H, W, C): velocity, clean frames or their change from
-        the last context frame, as cfg.target says (diffusion.denoise reads it)."""
+        head and the seam refiner; None = zeros). Returns (B, T, H, W, out_channels): velocity, clean frames, their
+        change from the last context frame, or that change's flow and residual, as cfg.target says
+        (diffusion.denoise reads it)."""
         self.check_shape(x)
         b, T, H, W, C = x.shape
         pt, ph, pw = self.cfg.patch
@@ -264,7 +268,7 @@ class DiT(nn.Module):
         if self.cfg.pixel_head:
             y = self.head(h, x, base)
         else:
-            y = unpatchify(self.final(h), (T, H, W), self.cfg.patch, C)        # (B, T, H, W, C)
+            y = unpatchify(self.final(h), (T, H, W), self.cfg.patch, self.out_channels)  # (B, T, H, W, C')
         return y if self.refiner is None else self.refiner(y, x, base)
 
 
