@@ -37,7 +37,8 @@ FLOW_UNIT = 8.0  # pixels of flow per unit of the network's output ("warp"): a p
 
 def warp(frame: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     """frame (B, 1, H, W, C) moved by flow (B, T, H, W, 2), in pixels (x right, y down): output pixel p of frame
-    t is the frame at p - flow[t, p], bilinear, the edges extended. (B, T, H, W, C); flow 0 gives the frame."""
+    t is the frame at p - flow[t, p], bilinear, the edges extended. (B, T, H, W, C); flow 0 gives the frame
+    (to float rounding of the sampling grid)."""
     b, T, H, W, _ = flow.shape
     C = frame.shape[-1]
     flow = flow.float()

@@ -1,12 +1,15 @@
 """The DiT and the flow: shapes for every option, adaLN-Zero identity, masked loss, overfitting, sampling."""
+import functools
+
 import numpy as np
 import pytest
 import torch
 
 from simulator.config import get_config
 from simulator.data import ClipSet
-from simulator.diffusion import (denoise, flow_loss, guided_velocity, moving_pixels, rollout, sample,
-                                staggered_times)
+from simulator.config import ConfigError
+from simulator.diffusion import (FLOW_UNIT, denoise, flow_loss, guided_velocity, moving_pixels, rollout, sample,
+                                staggered_times, warp)
 from simulator.model import DiT, DiTBlock, ShapeError
 from simulator.tokenizer import encode_batch
 
@@ -169,7 +172,7 @@ def test_motion_weight_is_a_weighted_mean_leaning_to_the_moving_pixels():
                           flow_loss(model, everywhere, 3, text, t, noise), rtol=1e-5)
 
 
-@pytest.mark.parametrize("target,pixel_head", [("delta", 0), ("delta", 4),
+@pytest.mark.parametrize("target,pixel_head", [("delta", 0), ("delta", 4), ("warp", 0),
                                                pytest.param("velocity", 0, marks=pytest.mark.slow),
                                                pytest.param("x", 0, marks=pytest.mark.slow)])
 def test_tiny_model_overfits_one_batch(target, pixel_head):
@@ -201,6 +204,41 @@ def test_delta_prediction_starts_as_copy_last_frame():
     x, tf = torch.randn(1, 8, 16, 16, 3), torch.full((1, 8), 0.5)
     x0_hat, v = denoise(model, x, tf, text_of(model, 1), ctx[:, -1:])
     assert torch.allclose(x + (0 - 0.5) * v, x0_hat, atol=1e-5)  # Euler from t = 0.5 to 0
+
+
+def test_warp_moves_a_frame_by_its_flow():
+    """A whole-pixel flow moves every pixel exactly, the edge it uncovers extended; a half-pixel flow is the mean of
+    the two neighbours; each output frame follows its own flow; flow 0 is the frame itself."""
+    frame = torch.rand(2, 1, 12, 16, 3, generator=torch.Generator().manual_seed(0))
+    flow = torch.zeros(2, 3, 12, 16, 2)
+    flow[:, 0, ..., 0] = 2.0    # frame 0: 2 px right
+    flow[:, 1, ..., 1] = -3.0   # frame 1: 3 px up
+    flow[:, 2, ..., 0] = 0.5    # frame 2: half a pixel right
+    out = warp(frame, flow)
+    f = frame[:, 0]
+    same = functools.partial(torch.allclose, atol=1e-6)  # grid_sample's coordinates round at 1e-7
+    assert out.shape == (2, 3, 12, 16, 3)
+    assert same(out[:, 0, :, 2:], f[:, :, :-2]) and same(out[:, 0, :, :2], f[:, :, :1].expand(-1, -1, 2, -1))
+    assert same(out[:, 1, :-3], f[:, 3:]) and same(out[:, 1, -3:], f[:, -1:].expand(-1, 3, -1, -1))
+    assert same(out[:, 2, :, 1:], (f[:, :, 1:] + f[:, :, :-1]) / 2)
+    assert same(warp(frame, torch.zeros_like(flow)), frame.expand(-1, 3, -1, -1, -1))
+    assert not same(out[:, 0], f)
+
+
+def test_warp_target_starts_as_copy_last_frame_and_moves_bodies_with_its_flow():
+    """target=warp: the untrained model samples the last context frame exactly; an output whose flow channels
+    say "2 px right" (the residual 0) makes that frame moved 2 px right, the x_0 estimate the loss sees."""
+    model = DiT(small_cfg("model.target=warp").model)
+    assert model.out_channels == 5
+    ctx, text = torch.randn(1, 2, 16, 16, 3), text_of(model, 1)
+    out = sample(model, ctx, 8, text, steps=4, generator=torch.Generator().manual_seed(3))
+    assert torch.allclose(out[:, 2:], ctx[:, -1:].expand(-1, 6, -1, -1, -1), atol=1e-6)
+    with torch.no_grad():  # the linear unpatchify's bias: every pixel's (r, g, b, flow x, flow y) = (0, 0, 0, 2 px, 0)
+        model.final.bias.copy_(torch.tensor([0.0, 0.0, 0.0, 2.0 / FLOW_UNIT, 0.0]).repeat(2 * 4 * 4))
+    x0_hat, _ = denoise(model, torch.randn(1, 8, 16, 16, 3), torch.full((1, 8), 0.5), text, ctx[:, -1:])
+    assert torch.allclose(x0_hat[:, :, :, 2:], ctx[:, -1:, :, :-2].expand(-1, 8, -1, -1, -1), atol=1e-6)
+    with pytest.raises(ConfigError, match="target=warp needs the linear unpatchify"):
+        get_config("tiny", ["model.target=warp", "model.pixel_head=8"])
 
 
 @pytest.mark.parametrize("sampler", ["euler", "heun"])
