@@ -13,7 +13,7 @@ is printed with the figures, so a reader can judge them. Beside the wall-clock r
 in CPU seconds of this process (`cpu`): what the engine costs in work, which other processes
 sharing the cores change much less.
 
-    python benchmarks/bench_scenarios.py [--height 64 --width 64 --frames 32 --episodes 2 --rounds 3]
+    python benchmarks/bench_scenarios.py [--height 64 --width 64 --frames 32 --episodes 2 --rounds 3 --sim-hz 240]
 """
 from __future__ import annotations
 
@@ -66,13 +66,18 @@ def main() -> None:
     ap.add_argument("--height", type=int, default=64)
     ap.add_argument("--width", type=int, default=64)
     ap.add_argument("--frames", type=int, default=32)
+    ap.add_argument("--sim-hz", type=int, default=RenderSpec.sim_hz,
+                    help="physics steps per second (a what-if: episodes are made at the default)")
     ap.add_argument("--episodes", type=int, default=2, help="episodes per scenario and round (one worker)")
     ap.add_argument("--rounds", type=int, default=3, help="alternating raw/engine rounds; the best of each counts")
     ap.add_argument("--scenario", nargs="+", default=list(SCENARIOS), help="scenarios (default: all)")
     ap.add_argument("--skip-scaling", action="store_true", help="only the per-scenario table")
     args = ap.parse_args()
-    spec = RenderSpec(height=args.height, width=args.width, n_frames=args.frames)
-    print(f"{args.height}x{args.width}, {args.frames} frames; {load()}")
+    try:
+        spec = RenderSpec(height=args.height, width=args.width, n_frames=args.frames, sim_hz=args.sim_hz)
+    except ValueError as e:
+        ap.error(str(e))
+    print(f"{args.height}x{args.width}, {args.frames} frames, {args.sim_hz} Hz physics; {load()}")
 
     print(f"{'scenario':<22}{'bodies':>7}{'raw fps':>10}{'engine fps':>12}{'engine/raw':>12}{'cpu':>7}")
     ratios, cpu_ratios = {}, {}
