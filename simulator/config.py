@@ -102,6 +102,8 @@ class TrainConfig:
                                     # is done); sample_steps then counts the window's evaluations, shared by all
     motion_weight: float = 0.0      # training loss: pixels that move after the context count 1 + this (the
                                     # validation loss stays unweighted, so runs compare); see diffusion.flow_loss
+    flow_weight: float = 0.0        # training loss, model.target=warp: this much of diffusion.coarse_flow_loss (the
+                                    # flow alone must match the truth under a blur, so it can learn large moves)
     score_every: int = 0            # steps between default-suite scores of the checkpoint (0 = never; a multiple
                                     # of eval_every); runs `python -m physics_evals run` as a child process
     score_limit: int = 0            # episodes per task in those scores (0 = the whole default suite)
@@ -265,7 +267,7 @@ RANGES: dict[str, tuple] = {
     "data.fps": _POSITIVE, "data.val_every": _NON_NEGATIVE,
     "train.steps": _POSITIVE, "train.batch_size": _POSITIVE, "train.lr": _POSITIVE, "train.min_lr": _NON_NEGATIVE,
     "train.warmup": _NON_NEGATIVE, "train.weight_decay": _NON_NEGATIVE, "train.grad_clip": _POSITIVE,
-    "train.motion_weight": _NON_NEGATIVE,
+    "train.motion_weight": _NON_NEGATIVE, "train.flow_weight": _NON_NEGATIVE,
     "train.ema": (0, 1, True), "train.caption_dropout": _UNIT, "train.t_std": _POSITIVE,
     "train.eval_every": _POSITIVE, "train.val_batches": _POSITIVE, "train.threads": _NON_NEGATIVE,
     "train.sample_steps": _POSITIVE, "train.guidance": _NON_NEGATIVE, "train.score_every": _NON_NEGATIVE,
@@ -309,6 +311,8 @@ def validate(cfg: Config) -> None:
     _check_ranges(cfg)
     if m.target not in TARGETS:
         raise ConfigError(f"model.target must be one of {', '.join(TARGETS)}, got '{m.target}'")
+    if t.flow_weight and m.target != "warp":
+        raise ConfigError(f"train.flow_weight trains a flow: it needs model.target=warp, not '{m.target}'")
     if m.target == "warp" and (m.pixel_head or m.seam_refiner):
         raise ConfigError("model.target=warp needs the linear unpatchify: set model.pixel_head=0 and model.seam_refiner=0")
     if t.context_t > t.context_noise:

@@ -33,6 +33,27 @@ from .model import DiT, ShapeError
 T_MIN = 0.02  # velocity from an x_0 estimate divides by t: keep it away from 0 (only the last step gets close)
 MOVING = 0.1  # a pixel moves when a channel differs from the last context frame by this ([-1, 1] units: 13 grey levels)
 FLOW_UNIT = 8.0  # pixels of flow per unit of the network's output ("warp"): a patch's width
+FLOW_SIGMAS = (2.0, 8.0)  # px: the blurs under which train.flow_weight asks the flow alone to match the truth
+
+
+def blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """A Gaussian blur of sigma px over the height and width of x (B, T, H, W, C), the edges extended."""
+    b, T, H, W, C = x.shape
+    r = int(3 * sigma)
+    k = torch.exp(-torch.arange(-r, r + 1, device=x.device, dtype=torch.float32) ** 2 / (2 * sigma ** 2))
+    k = (k / k.sum()).to(x.dtype)
+    z = F.pad(x.reshape(b * T, H, W, C).permute(0, 3, 1, 2), (r, r, r, r), mode="replicate")
+    z = F.conv2d(z, k.view(1, 1, 1, -1).expand(C, 1, 1, -1), groups=C)
+    z = F.conv2d(z, k.view(1, 1, -1, 1).expand(C, 1, -1, 1), groups=C)
+    return z.permute(0, 2, 3, 1).reshape(b, T, H, W, C)
+
+
+def coarse_flow_loss(base: torch.Tensor, flow: torch.Tensor, x0: torch.Tensor) -> torch.Tensor:
+    """How far the flow alone is from the clean frames x0 (B, T, H, W, C) when both are blurred by each of
+    FLOW_SIGMAS: base (B, 1, H, W, C) warped by flow (B, T, H, W, 2). A warp's gradient with respect to its flow
+    is the image's gradient where it samples, zero on flat background, so at full sharpness the flow cannot
+    learn that a body landed 20 px from where it was; blurred, the body reaches there."""
+    return sum((warp(blur(base, s), flow) - blur(x0, s)).float().pow(2).mean() for s in FLOW_SIGMAS) / len(FLOW_SIGMAS)
 
 
 def warp(frame: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
@@ -51,20 +72,25 @@ def warp(frame: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     return out.permute(0, 2, 3, 1).reshape(b, T, H, W, C).to(frame.dtype)
 
 
-def denoise(model: DiT, xt: torch.Tensor, tf: torch.Tensor, text: torch.Tensor, base: torch.Tensor):
+def denoise(model: DiT, xt: torch.Tensor, tf: torch.Tensor, text: torch.Tensor, base: torch.Tensor,
+            with_flow: bool = False):
     """(x_0 estimate, velocity) of noisy video xt (B, T, H, W, C) at per-frame times tf (B, T).
-    `base` (B, 1, H, W, C) is the last clean context frame, the origin of "delta" predictions."""
+    `base` (B, 1, H, W, C) is the last clean context frame, the origin of "delta" and "warp" predictions.
+    with_flow: also the flow (B, T, H, W, 2) in pixels for "warp" (None for the other targets)."""
     out = model(xt, tf, text, base)
     w = tf[:, :, None, None, None].to(out.dtype)
-    target = model.cfg.target
+    target, flow = model.cfg.target, None
     if target == "velocity":
-        return xt - w * out, out
-    if target == "warp":
-        c = xt.shape[-1]
-        x0 = warp(base.to(out.dtype), FLOW_UNIT * out[..., c:]) + out[..., :c]
+        x0, v = xt - w * out, out
     else:
-        x0 = out + base if target == "delta" else out
-    return x0, (xt - x0) / w.clamp_min(T_MIN)
+        if target == "warp":
+            c = xt.shape[-1]
+            flow = FLOW_UNIT * out[..., c:]
+            x0 = warp(base.to(out.dtype), flow) + out[..., :c]
+        else:
+            x0 = out + base if target == "delta" else out
+        v = (xt - x0) / w.clamp_min(T_MIN)
+    return (x0, v, flow) if with_flow else (x0, v)
 
 
 def logit_normal(n: int, mean: float, std: float, generator: torch.Generator | None, device=None) -> torch.Tensor:
@@ -108,11 +134,11 @@ def moving_pixels(x0: torch.Tensor, n_context: int) -> torch.Tensor:
 
 def flow_loss(model: DiT, x0: torch.Tensor, n_context: int, text: torch.Tensor,
               t: torch.Tensor, noise: torch.Tensor, context_t: torch.Tensor | None = None,
-              motion_weight: float = 0.0) -> torch.Tensor:
+              motion_weight: float = 0.0, flow_weight: float = 0.0) -> torch.Tensor:
     """Mean squared error over the generated frames only: of the velocity for target "velocity",
     of the clean frames otherwise (x- and delta-prediction). With `motion_weight` w > 0 it is a weighted
     mean in which the pixels that move (moving_pixels) count 1 + w times: about 5% of the pixels, where the
-    bodies are and were.
+    bodies are and were. With `flow_weight` > 0 (target "warp") it adds that much of coarse_flow_loss.
 
     x0 (B, T, H, W, C) clean clip, text (B, D) caption embedding, t (B,) timesteps (or (B, T - n_context),
     one per generated frame: diffusion forcing),
@@ -122,15 +148,20 @@ def flow_loss(model: DiT, x0: torch.Tensor, n_context: int, text: torch.Tensor,
     tf = frame_times(t, x0.shape[1], n_context, 0.0 if context_t is None else context_t)  # (B, T)
     w = tf[:, :, None, None, None]
     xt = (1 - w) * x0 + w * noise  # context frames at their own level (clean at 0)
-    x0_hat, v = denoise(model, xt, tf, text, x0[:, n_context - 1:n_context])
+    base = x0[:, n_context - 1:n_context]
+    x0_hat, v, flow = denoise(model, xt, tf, text, base, with_flow=True)
     if model.cfg.target == "velocity":
         err = v[:, n_context:].float() - (noise - x0)[:, n_context:].float()
     else:
         err = x0_hat[:, n_context:].float() - x0[:, n_context:].float()
     if not motion_weight:
-        return err.pow(2).mean()
-    w = 1 + motion_weight * moving_pixels(x0, n_context).float()                # (B, T', H, W, 1)
-    return (err.pow(2) * w).sum() / (w.sum() * err.shape[-1])
+        loss = err.pow(2).mean()
+    else:
+        w = 1 + motion_weight * moving_pixels(x0, n_context).float()            # (B, T', H, W, 1)
+        loss = (err.pow(2) * w).sum() / (w.sum() * err.shape[-1])
+    if flow_weight:
+        loss = loss + flow_weight * coarse_flow_loss(base, flow[:, n_context:], x0[:, n_context:])
+    return loss
 
 
 def guided_velocity(model: DiT, x: torch.Tensor, tf: torch.Tensor, cond: torch.Tensor, null: torch.Tensor,

@@ -74,13 +74,13 @@ def setup_dist() -> Dist:
 class FlowObjective(nn.Module):
     """The DiT and its loss in one module, so DDP sees one forward per step."""
 
-    def __init__(self, model: DiT, motion_weight: float = 0.0):
+    def __init__(self, model: DiT, motion_weight: float = 0.0, flow_weight: float = 0.0):
         super().__init__()
-        self.model, self.motion_weight = model, motion_weight
+        self.model, self.motion_weight, self.flow_weight = model, motion_weight, flow_weight
 
     def forward(self, x0, n_context: int, ids, drop, t, noise, context_t=None):
         return flow_loss(self.model, x0, n_context, self.model.encode_text(ids, drop), t, noise, context_t,
-                         self.motion_weight)
+                         self.motion_weight, self.flow_weight)
 
 
 def build_model(cfg: Config, device: torch.device) -> tuple[DiT, VideoVAE | None]:
@@ -285,7 +285,7 @@ def train(cfg: Config, out: str | Path, data: tuple[ClipSet, ClipSet] | None = N
     step, log, wall = 0, [], 0.0
     if (out / ckpt.MANIFEST).is_file():
         step, log, wall = _resume(out, cfg, model, ema, opt, gen, noise_gen)
-    objective = FlowObjective(model, cfg.train.motion_weight)
+    objective = FlowObjective(model, cfg.train.motion_weight, cfg.train.flow_weight)
     if tc.compile:
         objective = torch.compile(objective)
     if d.world > 1:

@@ -8,8 +8,8 @@ import torch
 from simulator.config import get_config
 from simulator.data import ClipSet
 from simulator.config import ConfigError
-from simulator.diffusion import (FLOW_UNIT, denoise, flow_loss, guided_velocity, moving_pixels, rollout, sample,
-                                staggered_times, warp)
+from simulator.diffusion import (FLOW_UNIT, coarse_flow_loss, denoise, flow_loss, guided_velocity, moving_pixels,
+                                rollout, sample, staggered_times, warp)
 from simulator.model import DiT, DiTBlock, ShapeError
 from simulator.tokenizer import encode_batch
 
@@ -239,6 +239,26 @@ def test_warp_target_starts_as_copy_last_frame_and_moves_bodies_with_its_flow():
     assert torch.allclose(x0_hat[:, :, :, 2:], ctx[:, -1:, :, :-2].expand(-1, 8, -1, -1, -1), atol=1e-6)
     with pytest.raises(ConfigError, match="target=warp needs the linear unpatchify"):
         get_config("tiny", ["model.target=warp", "model.pixel_head=8"])
+
+
+def test_coarse_flow_loss_reaches_a_body_that_moved_far():
+    """A square lands 12 px below where the last frame has it. At flow 0 the sharp warp's loss has no gradient
+    on the flow where it lands (flat background is sampled there); the coarse loss's gradient there says
+    "sample from above" (a larger downward flow lowers it), and it is 0 when the flow is the true move."""
+    base = torch.zeros(1, 1, 32, 32, 3)
+    base[:, :, 8:12, 14:18] = 1.0
+    x0 = torch.roll(base, 12, dims=2)
+    flow = torch.zeros(1, 1, 32, 32, 2, requires_grad=True)
+    sharp, = torch.autograd.grad((warp(base, flow) - x0).pow(2).mean(), flow)
+    coarse, = torch.autograd.grad(coarse_flow_loss(base, flow, x0), flow)
+    landing = (0, 0, slice(20, 24), slice(14, 18))
+    assert sharp[landing].abs().max() == 0
+    assert (coarse[landing][..., 1] < 0).all()
+    moved = torch.zeros(1, 1, 32, 32, 2)
+    moved[..., 1] = 12.0
+    assert coarse_flow_loss(base, moved, x0) < 1e-6 < coarse_flow_loss(base, torch.zeros_like(moved), x0)
+    with pytest.raises(ConfigError, match="train.flow_weight trains a flow: it needs model.target=warp"):
+        get_config("tiny", ["train.flow_weight=1"])
 
 
 @pytest.mark.parametrize("sampler", ["euler", "heun"])
