@@ -244,7 +244,8 @@ def test_warp_target_starts_as_copy_last_frame_and_moves_bodies_with_its_flow():
 def test_coarse_flow_loss_reaches_a_body_that_moved_far():
     """A square lands 12 px below where the last frame has it. At flow 0 the sharp warp's loss has no gradient
     on the flow where it lands (flat background is sampled there); the coarse loss's gradient there says
-    "sample from above" (a larger downward flow lowers it), and it is 0 when the flow is the true move."""
+    "sample from above" (a larger downward flow lowers it), and at the true move it is near 0 (what the blur
+    carried past the top edge is not warped back)."""
     base = torch.zeros(1, 1, 32, 32, 3)
     base[:, :, 8:12, 14:18] = 1.0
     x0 = torch.roll(base, 12, dims=2)
@@ -256,7 +257,7 @@ def test_coarse_flow_loss_reaches_a_body_that_moved_far():
     assert (coarse[landing][..., 1] < 0).all()
     moved = torch.zeros(1, 1, 32, 32, 2)
     moved[..., 1] = 12.0
-    assert coarse_flow_loss(base, moved, x0) < 1e-6 < coarse_flow_loss(base, torch.zeros_like(moved), x0)
+    assert coarse_flow_loss(base, moved, x0) < 0.01 * coarse_flow_loss(base, torch.zeros_like(moved), x0)
     with pytest.raises(ConfigError, match="train.flow_weight trains a flow: it needs model.target=warp"):
         get_config("tiny", ["train.flow_weight=1"])
 
