@@ -8,9 +8,9 @@ What the network outputs is `model.cfg.target`: the velocity itself, the clean f
 (x-prediction), x_0 minus the last context frame ("delta"), or a per-pixel flow that moves the last
 context frame plus a residual ("warp": a body carried by a flow moves whole, where a delta has to erase
 it in one place and draw it again in another). `denoise` turns any of them into (x_0 estimate,
-velocity), so the loss and the samplers are written once. With x- or delta-
-prediction the loss is the squared error of x_0 and one Euler step to t = 0 lands on the x_0
-estimate, so a 4-step Euler sampler is DDIM with 4 network evaluations.
+velocity), so the loss and the samplers are written once. With x-, delta- or warp prediction the
+loss is the squared error of x_0 and one Euler step to t = 0 lands on the x_0 estimate, so a 4-step
+Euler sampler is DDIM with 4 network evaluations.
 
 Long horizons are made of windows, each conditioned on frames the model made itself. So that its own
 small errors do not compound, training may noise the context too (noise augmentation, as GameNGen
@@ -32,7 +32,7 @@ from .model import DiT, ShapeError
 
 T_MIN = 0.02  # velocity from an x_0 estimate divides by t: keep it away from 0 (only the last step gets close)
 MOVING = 0.1  # a pixel moves when a channel differs from the last context frame by this ([-1, 1] units: 13 grey levels)
-FLOW_UNIT = 8.0  # pixels of flow per unit of the network's output ("warp"): a patch's width
+FLOW_UNIT = 8.0  # pixels (or latent cells) of flow per unit of the network's output ("warp"): a patch's width
 FLOW_SIGMAS = (2.0, 8.0)  # px: the blurs under which train.flow_weight asks the flow alone to match the truth
 
 
@@ -136,7 +136,7 @@ def flow_loss(model: DiT, x0: torch.Tensor, n_context: int, text: torch.Tensor,
               t: torch.Tensor, noise: torch.Tensor, context_t: torch.Tensor | None = None,
               motion_weight: float = 0.0, flow_weight: float = 0.0) -> torch.Tensor:
     """Mean squared error over the generated frames only: of the velocity for target "velocity",
-    of the clean frames otherwise (x- and delta-prediction). With `motion_weight` w > 0 it is a weighted
+    of the clean frames otherwise (x-, delta- and warp prediction). With `motion_weight` w > 0 it is a weighted
     mean in which the pixels that move (moving_pixels) count 1 + w times: about 5% of the pixels, where the
     bodies are and were. With `flow_weight` > 0 (target "warp") it adds that much of coarse_flow_loss.
 

@@ -5,9 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from simulator.config import get_config
+from simulator.config import ConfigError, get_config
 from simulator.data import ClipSet
-from simulator.config import ConfigError
 from simulator.diffusion import (FLOW_UNIT, coarse_flow_loss, denoise, flow_loss, guided_velocity, moving_pixels,
                                 rollout, sample, staggered_times, warp)
 from simulator.model import DiT, DiTBlock, ShapeError
