@@ -36,7 +36,7 @@ FLOW_UNIT = 8.0  # pixels (or latent cells) of flow per unit of the network's ou
 FLOW_SIGMAS = (2.0, 8.0)  # px: the blurs under which train.flow_weight asks the flow alone to match the truth
 
 
-def blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     """A Gaussian blur of sigma px over the height and width of x (B, T, H, W, C), the edges extended."""
     b, T, H, W, C = x.shape
     r = int(3 * sigma)
@@ -53,7 +53,8 @@ def coarse_flow_loss(base: torch.Tensor, flow: torch.Tensor, x0: torch.Tensor) -
     FLOW_SIGMAS: base (B, 1, H, W, C) warped by flow (B, T, H, W, 2). A warp's gradient with respect to its flow
     is the image's gradient where it samples, zero on flat background, so at full sharpness the flow cannot
     learn that a body landed 20 px from where it was; blurred, the body reaches there."""
-    return sum((warp(blur(base, s), flow) - blur(x0, s)).float().pow(2).mean() for s in FLOW_SIGMAS) / len(FLOW_SIGMAS)
+    errors = [(warp(gaussian_blur(base, s), flow) - gaussian_blur(x0, s)).float().pow(2).mean() for s in FLOW_SIGMAS]
+    return sum(errors) / len(errors)
 
 
 def warp(frame: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
