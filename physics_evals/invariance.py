@@ -88,17 +88,37 @@ def invariance_report(tasks, folders: dict[str, list[Path]], nuisances: tuple[st
     return out
 
 
+def meets_target(summary: dict) -> bool:
+    return all(summary.get(g) is None or summary[g] >= v for g, v in TARGET.items())
+
+
+def _cells(r: dict) -> tuple[list[str], str]:
+    """(the four summary scores and the PSNR, each as printed; the largest drop as printed) of one nuisance."""
+    s = r["summary"]
+    scores = ["-" if s.get(g) is None else f"{s[g]:.1f}" for g in ("overall", "permanence", "plausibility", "physics_iq")]
+    drop, task, metric = r["largest_drop"]
+    return [*scores, "-" if r.get("psnr") is None else f"{r['psnr']:.1f}"], \
+        (f"{drop:5.1f}  {metric} on {task}" if metric else "    -")
+
+
 def format_invariance(report: dict[str, dict]) -> list[str]:
     """The table `probe` prints: one line per nuisance."""
     lines = [f"{'nuisance':<13} {'overall':>7} {'perm':>6} {'plaus':>6} {'piq':>6} {'psnr':>5}  "
              "largest metric drop (task score)"]
     for n, r in report.items():
-        s = r["summary"]
-        f = lambda g: "-" if s.get(g) is None else f"{s[g]:.1f}"  # noqa: E731
-        drop, task, metric = r["largest_drop"]
-        flag = "" if all(s.get(g) is None or s[g] >= v for g, v in TARGET.items()) else "  << below target"
-        what = f"{drop:5.1f}  {metric} on {task}" if metric else "    -"
-        db = "-" if r.get("psnr") is None else f"{r['psnr']:.1f}"
-        lines.append(f"{n:<13} {f('overall'):>7} {f('permanence'):>6} {f('plausibility'):>6} {f('physics_iq'):>6} "
-                     f"{db:>5}  {what}{flag}")
+        (o, pe, pl, q, db), what = _cells(r)
+        flag = "" if meets_target(r["summary"]) else "  << below target"
+        lines.append(f"{n:<13} {o:>7} {pe:>6} {pl:>6} {q:>6} {db:>5}  {what}{flag}")
+    return lines
+
+
+def invariance_markdown(report: dict[str, dict]) -> list[str]:
+    """The same table in markdown (what `probe --invariance-out` writes), each nuisance described."""
+    lines = ["| nuisance | what it does | overall | permanence | plausibility | physics_iq | PSNR (dB) | "
+             "largest drop of a metric's task score | targets |", "|" + "---|" * 9]
+    for n, r in report.items():
+        cells, what = _cells(r)
+        about = NUISANCES[n].description if n in NUISANCES else "the clean truth"
+        met = "met" if meets_target(r["summary"]) else "**not met**"
+        lines.append(f"| {n} | {about} | " + " | ".join(cells) + f" | {' '.join(what.split())} | {met} |")
     return lines

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from scenarios import load_episode
+from toolkit.files import check_writable
 from . import options
 from .episodes import ensure_episodes, select_tasks, usable_episodes
 
@@ -40,11 +41,16 @@ def add_arguments(p) -> None:
                    help="parts not to run")
     p.add_argument("--sensitivity-out", type=Path, metavar="MD",
                    help="also write the sensitivity table, with its provenance, to this markdown file")
+    p.add_argument("--invariance-out", type=Path, metavar="MD",
+                   help="also write the invariance table, with its provenance, to this markdown file")
 
 
 def main(args) -> int:
     from .probes import PROBES
     tasks = select_tasks(args.suite, args.tasks, args.limit)
+    for path, flag in ((args.sensitivity_out, "--sensitivity-out"), (args.invariance_out, "--invariance-out")):
+        if path is not None:  # before the minutes of probing that end in writing there
+            check_writable(path.parent, f"{flag} {path}: folder")
     if "voe" not in args.skip:
         report = probe_tasks(tasks, args.episodes_root, args.workers)
         print("violation-of-expectation probes: pairwise accuracy (truth ranked above its tampered twin)")
@@ -59,10 +65,19 @@ def main(args) -> int:
     failed = ensure_episodes(tasks, args.episodes_root, args.workers, False, warn=lambda m: print(m, file=sys.stderr))
     folders = usable_episodes(tasks, args.episodes_root, failed)
     if "invariance" not in args.skip:
-        from .invariance import format_invariance, invariance_report
+        from .invariance import TARGET, format_invariance, invariance_markdown, invariance_report
+        report = invariance_report(tasks, folders, workers=args.workers, seed=args.seed)
         print("\ninvariance probes: summary scores (0..100) of the truth put through each nuisance")
-        for line in format_invariance(invariance_report(tasks, folders, workers=args.workers, seed=args.seed)):
+        for line in format_invariance(report):
             print(line)
+        if args.invariance_out is not None:
+            _write_report(args, tasks, args.invariance_out, "Invariance of the scores to delivery", (
+                "Each row is the truth's horizon put through one nuisance (physics_evals/nuisance.py) and scored "
+                "exactly as `run` scores a model, against the physical-variance second take (`resimulated`): the "
+                "summary scores, the PSNR of the degraded truth against the truth (mean over clips), and the "
+                "largest drop of any permanence or plausibility metric's task score below the clean truth's. "
+                "Targets: " + ", ".join(f"{g} >= {v:g}" for g, v in TARGET.items()) + "."),
+                invariance_markdown(report))
     if "sensitivity" not in args.skip:
         from .sensitivity import DETECT, format_sensitivity, sensitivity_report
         lines = format_sensitivity(sensitivity_report(tasks, folders, workers=args.workers, seed=args.seed))
@@ -71,24 +86,27 @@ def main(args) -> int:
         for line in lines:
             print(line)
         if args.sensitivity_out is not None:
-            _write_sensitivity(args, tasks, lines)
+            from .sensitivity import FAMILIES
+            _write_report(args, tasks, args.sensitivity_out, "Sensitivity of each metric", (
+                f"Each cell is the smallest graded counterfactual that the metric tells from the physical-variance "
+                f"second take (`resimulated`) with pairwise accuracy >= {DETECT} over the episodes where it applies; "
+                f"'-' means not even the largest grade (its accuracy given), blank means the counterfactual does not "
+                f"apply. Grades: " + "; ".join(f"{f}: {', '.join(g for g, _ in gr)} ({unit})"
+                                               for f, (unit, gr) in FAMILIES.items())
+                + ". See physics_evals/sensitivity.py."), lines)
     return 0
 
 
-def _write_sensitivity(args, tasks, lines: list[str]) -> None:
+def _write_report(args, tasks, path: Path, title: str, explanation: str, lines: list[str]) -> None:
+    """A generated markdown table with its provenance: the command, git revision, seed, suite and versions."""
     from toolkit.files import atomic_write_bytes
     from toolkit.provenance import git_revision, versions
-    from .sensitivity import DETECT, FAMILIES
     ver = versions()
     text = "\n".join([
-        "# Sensitivity of each metric (generated: do not edit)", "",
+        f"# {title} (generated: do not edit)", "",
         f"Made by `{getattr(args, 'command_line', 'python -m physics_evals probe')}` at git revision "
         f"`{git_revision()}`, ceiling seed {args.seed}, suite `{args.suite}`, {len(tasks)} tasks, "
         f"versions: " + ", ".join(f"{k} {v}" for k, v in sorted(ver.items()) if isinstance(v, str)) + ".", "",
-        f"Each cell is the smallest graded counterfactual that the metric tells from the physical-variance "
-        f"second take (`resimulated`) with pairwise accuracy >= {DETECT} over the episodes where it applies; "
-        f"'-' means not even the largest grade (its accuracy given), blank means the counterfactual does not "
-        f"apply. Grades: " + "; ".join(f"{f}: {', '.join(g for g, _ in gr)} ({unit})" for f, (unit, gr) in FAMILIES.items())
-        + ". See physics_evals/sensitivity.py.", "", *lines, ""])
-    atomic_write_bytes(args.sensitivity_out, text.encode())
-    print(f"wrote {args.sensitivity_out}")
+        explanation, "", *lines, ""])
+    atomic_write_bytes(path, text.encode())
+    print(f"wrote {path}")

@@ -268,3 +268,32 @@ def test_probe_table_puts_each_nuisance_beside_its_pixel_damage(tmp_path):
     header, *rows = format_invariance(report)
     assert header.split()[5] == "psnr" and [r.split()[0] for r in rows] == ["truth", "blur0.5", "blur1"]
     assert rows[0].split()[5] == "-" and rows[2].split()[5] == f"{report['blur1']['psnr']:.1f}"
+
+
+def test_probe_writes_the_invariance_table_with_its_provenance(tmp_path, capsys):
+    """`probe --invariance-out` writes one markdown row per nuisance, each judged against the targets by its
+    own scores, under the command, revision and seed that made it; an unwritable path fails in one line
+    before any probing."""
+    from physics_evals.__main__ import main
+    from physics_evals.invariance import TARGET
+    from physics_evals.nuisance import NUISANCES
+    args = ["probe", "--tasks", "gravity-drop", "--limit", "1", "--skip", "voe", "sensitivity",
+            "--episodes-root", str(tmp_path / "episodes"), "--workers", "1"]
+    assert main([*args, "--invariance-out", "/proc/none/inv.md"]) != 0
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--invariance-out /proc/none/inv.md" in err
+    assert not (tmp_path / "episodes").exists()  # nothing was probed
+
+    out = tmp_path / "reports" / "inv.md"
+    assert main([*args, "--invariance-out", str(out)]) == 0
+    text = out.read_text()
+    assert "--invariance-out" in text and "git revision" in text and "ceiling seed 0" in text
+    rows = {r.split(" | ")[0].strip("| "): r.split(" | ") for r in text.splitlines() if r.startswith("| ")}
+    assert set(rows) == {"nuisance", "truth", *NUISANCES}
+    for name, cells in rows.items():
+        if name != "nuisance":
+            scores = {"overall": float(cells[2]), "permanence": float(cells[3])}
+            if any(abs(v - TARGET[g]) <= 0.05 for g, v in scores.items()):
+                continue  # printed to one decimal, judged unrounded
+            met = all(v >= TARGET[g] for g, v in scores.items())
+            assert cells[-1].strip(" |") == ("met" if met else "**not met**"), name
