@@ -103,8 +103,8 @@ def _cells(r: dict) -> tuple[list[str], str]:
 
 def format_invariance(report: dict[str, dict]) -> list[str]:
     """The table `probe` prints: one line per nuisance."""
-    lines = [f"{'nuisance':<13} {'overall':>7} {'perm':>6} {'plaus':>6} {'piq':>6} {'psnr':>5}  "
-             "largest metric drop (task score)"]
+    lines = [(f"{'nuisance':<13} {'overall':>7} {'perm':>6} {'plaus':>6} {'piq':>6} {'psnr':>5}  "
+              "largest metric drop (task score)")]
     for n, r in report.items():
         (o, pe, pl, q, db), what = _cells(r)
         flag = "" if meets_target(r["summary"]) else "  << below target"
@@ -114,8 +114,8 @@ def format_invariance(report: dict[str, dict]) -> list[str]:
 
 def invariance_markdown(report: dict[str, dict]) -> list[str]:
     """The same table in markdown (what `probe --invariance-out` writes), each nuisance described."""
-    lines = ["| nuisance | what it does | overall | permanence | plausibility | physics_iq | PSNR (dB) | "
-             "largest drop of a metric's task score | targets |", "|" + "---|" * 9]
+    lines = [("| nuisance | what it does | overall | permanence | plausibility | physics_iq | PSNR (dB) | "
+              "largest drop of a metric's task score | targets |"), "|" + "---|" * 9]
     for n, r in report.items():
         cells, what = _cells(r)
         about = NUISANCES[n].description if n in NUISANCES else "the clean truth"

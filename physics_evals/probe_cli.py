@@ -8,6 +8,7 @@ from pathlib import Path
 
 from scenarios import load_episode
 from toolkit.files import check_writable
+
 from . import options
 from .episodes import ensure_episodes, select_tasks, usable_episodes
 
@@ -65,7 +66,12 @@ def main(args) -> int:
     failed = ensure_episodes(tasks, args.episodes_root, args.workers, False, warn=lambda m: print(m, file=sys.stderr))
     folders = usable_episodes(tasks, args.episodes_root, failed)
     if "invariance" not in args.skip:
-        from .invariance import TARGET, format_invariance, invariance_markdown, invariance_report
+        from .invariance import (
+            TARGET,
+            format_invariance,
+            invariance_markdown,
+            invariance_report,
+        )
         report = invariance_report(tasks, folders, workers=args.workers, seed=args.seed)
         print("\ninvariance probes: summary scores (0..100) of the truth put through each nuisance")
         for line in format_invariance(report):
