@@ -138,10 +138,10 @@ def plan_resample(shape: tuple, times: np.ndarray | None, task, path) -> dict:
     want = np.arange(task.horizon) / task.fps                         # (horizon,) seconds
     step = float(np.median(np.diff(times))) if T > 1 else 1.0 / task.fps
     if T == 0 or times[-1] + step / 2 < want[-1] - 1e-9:
-        have = (times[-1] + step) if T else 0.0
+        why = (f"its last frame is at {times[-1]:.3f} s, the horizon's last at {want[-1]:.3f} s: more than half its "
+               f"own frame interval ({step:.3f} s) later") if T else "it has no frame"
         raise RolloutError(f"{path}: {T} frames, task {task.name} needs {task.horizon} at {task.fps} fps: too short "
-                           f"({T} frames at {1 / step:.4g} fps cover {have:.3f} s of the {task.horizon / task.fps:.3f} s "
-                           f"horizon)")
+                           f"({why})")
     pick = np.searchsorted(times, want)                                # first frame at or after each instant
     pick = np.clip(pick, 0, T - 1)
     earlier = np.clip(pick - 1, 0, T - 1)

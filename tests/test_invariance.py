@@ -169,7 +169,8 @@ def test_an_outside_rollout_records_its_own_format_and_a_short_one_names_its_fil
     with pytest.raises(RolloutError, match=rf"{ep.episode_id}\.npz: pixel_format must be a string such as 'yuv420p'"):
         model.rollout(None, None, task, ep)
     np.savez(tmp_path / "m" / "drop" / f"{ep.episode_id}.npz", rgb=ep.rgb[CONTEXT:CONTEXT + 10], fps=15)
-    with pytest.raises(RolloutError, match=rf"{ep.episode_id}\.npz: 10 frames, task drop needs 16 at 15 fps: too short"):
+    with pytest.raises(RolloutError, match=rf"{ep.episode_id}\.npz: 10 frames, task drop needs 16 at 15 fps: too short "
+                                           r"\(its last frame is at 0\.600 s, the horizon's last at 1\.000 s"):
         model.rollout(None, None, task, ep)
 
 
