@@ -5,7 +5,8 @@ For every episode of the chosen tasks, the truth's horizon goes through each nui
 and is scored exactly as `run` scores a model: every metric of the task against the `resimulated`
 physical-variance ceiling, summarised by physics_evals.summary. Reported per nuisance: the
 summary scores (overall, permanence, plausibility, physics_iq) and the largest drop of any metric's
-task score below the clean truth's, with the task and metric that drop.
+task score below the clean truth's, with the task and metric that drop. Deliveries that drop information
+(half the frame rate: nuisance.NO_TARGET) are probed and reported the same way, but held to no target.
 
     invariance_report(tasks, folders)  # nuisance -> {"summary", "largest_drop", "drops"}
 """
@@ -19,7 +20,7 @@ import numpy as np
 from scenarios import load_episode
 from toolkit.pool import map_concat
 
-from .nuisance import NUISANCES
+from .nuisance import NO_TARGET, PROBED
 
 TARGET = {"overall": 95.0, "permanence": 95.0}  # what every nuisance must keep on the default suite
 TOLERANCE = 1.0  # on one clip, a nuisance may move a metric's distance from perfect by this times its scale
@@ -49,7 +50,7 @@ def episode_rows(task, folder: Path, nuisances: tuple[str, ...], seed: int = 0) 
     rows = _rows(CLEAN, task, ep, truth)
     rows += _rows(CEILING, task, ep, Resimulated(seed=seed).rollout(ep.rgb[:task.context], ep.caption, task, ep))
     for n in nuisances:
-        rows += _rows(n, task, ep, NUISANCES[n].apply(truth, task.fps), NUISANCES[n].subsampled_chroma)
+        rows += _rows(n, task, ep, PROBED[n].apply(truth, task.fps), PROBED[n].subsampled_chroma)
     return rows
 
 
@@ -57,7 +58,7 @@ def _job(args):
     return episode_rows(*args)
 
 
-def invariance_report(tasks, folders: dict[str, list[Path]], nuisances: tuple[str, ...] = tuple(NUISANCES),
+def invariance_report(tasks, folders: dict[str, list[Path]], nuisances: tuple[str, ...] = tuple(PROBED),
                       workers: int = 1, seed: int = 0) -> dict[str, dict]:
     """nuisance -> {"summary": {group: score}, "largest_drop": (drop, task, metric), "drops": {(task,
     metric): drop}, "psnr": dB}; plus the clean truth's summary under CLEAN. "psnr" is the mean over clips of
@@ -92,6 +93,10 @@ def meets_target(summary: dict) -> bool:
     return all(summary.get(g) is None or summary[g] >= v for g, v in TARGET.items())
 
 
+def _verdict(name: str, summary: dict) -> str:
+    return "no target" if name in NO_TARGET else "met" if meets_target(summary) else "**not met**"
+
+
 def _cells(r: dict) -> tuple[list[str], str]:
     """(the four summary scores and the PSNR, each as printed; the largest drop as printed) of one nuisance."""
     s = r["summary"]
@@ -107,7 +112,7 @@ def format_invariance(report: dict[str, dict]) -> list[str]:
               "largest metric drop (task score)")]
     for n, r in report.items():
         (o, pe, pl, q, db), what = _cells(r)
-        flag = "" if meets_target(r["summary"]) else "  << below target"
+        flag = {"met": "", "no target": "  (no target)"}.get(_verdict(n, r["summary"]), "  << below target")
         lines.append(f"{n:<13} {o:>7} {pe:>6} {pl:>6} {q:>6} {db:>5}  {what}{flag}")
     return lines
 
@@ -118,7 +123,6 @@ def invariance_markdown(report: dict[str, dict]) -> list[str]:
               "largest drop of a metric's task score | targets |"), "|" + "---|" * 9]
     for n, r in report.items():
         cells, what = _cells(r)
-        about = NUISANCES[n].description if n in NUISANCES else "the clean truth"
-        met = "met" if meets_target(r["summary"]) else "**not met**"
-        lines.append(f"| {n} | {about} | " + " | ".join(cells) + f" | {' '.join(what.split())} | {met} |")
+        about = PROBED[n].description if n in PROBED else "the clean truth"
+        lines.append(f"| {n} | {about} | " + " | ".join(cells) + f" | {' '.join(what.split())} | {_verdict(n, r['summary'])} |")
     return lines

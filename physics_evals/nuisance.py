@@ -84,6 +84,21 @@ def rescaled(factor: float) -> Callable[[np.ndarray, float], np.ndarray]:
     return apply
 
 
+def fewer_frames(divisor: int) -> Callable[[np.ndarray, float], np.ndarray]:
+    """A model at 1/divisor of the task's frame rate: every divisor-th true frame (exact instants), brought
+    back onto the task's grid by the harness's resampling rule (frames by timestamp: each is held until the
+    next one is nearer)."""
+    def apply(frames, fps):
+        from types import SimpleNamespace
+
+        from .rollouts import resample
+        T, H, W = frames.shape[:3]
+        keep = np.arange(0, T, divisor)
+        task = SimpleNamespace(name="nuisance", horizon=T, height=H, width=W, fps=fps)
+        return resample(frames[keep], keep / fps, task, "nuisance")
+    return apply
+
+
 def blur(sigma: float) -> Callable[[np.ndarray, float], np.ndarray]:
     """Gaussian blur of `sigma` px (defocus, a soft upsampler)."""
     return lambda frames, fps: np.stack([cv2.GaussianBlur(f, (0, 0), sigma) for f in frames])
@@ -119,3 +134,12 @@ NUISANCES: dict[str, Nuisance] = {n.name: n for n in [
     Nuisance("colour_drift", "white balance drift: red +5%, blue -5%", gain((1.05, 1.0, 0.95))),
     Nuisance("noise", "Gaussian sensor noise, sigma 4 grey levels", noise(4.0)),
 ]}
+
+# Deliveries that drop information rather than disguise it: probed and reported beside the nuisances, but
+# held to no target. At half the frame rate the motion between two frames is not in the video at all, and
+# the harness can only hold a frame (as its rule does) or blend two (ghosts: measured, no better overall).
+NO_TARGET: dict[str, Nuisance] = {n.name: n for n in [
+    Nuisance("half_fps", "half the task's frame rate (every other true frame), each held by the harness's rule",
+             fewer_frames(2)),
+]}
+PROBED = {**NUISANCES, **NO_TARGET}  # what the invariance probes run, in this order

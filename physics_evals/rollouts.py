@@ -48,7 +48,8 @@ RESAMPLING_RULE = (
     "is an error; a rollout of another aspect ratio is centre-cropped to the task's; then each frame is "
     "resized to the task's size, by area averaging when it shrinks (every source pixel counts once: no "
     "aliasing) and bilinearly when it grows (no overshoot, so no colour that neither neighbour has)")
-RESAMPLING_VERSION = 1  # bump when the rule above changes what a rollout becomes
+RESAMPLING_VERSION = 2  # bump when the rule above changes what a rollout becomes (2: ties go to the earlier
+                        # frame whatever the rounding of the timestamps; 1 let rounding decide some)
 # Why centre-crop rather than letterbox: a model given our square context frames and asked for a wider
 # video extends the scene at the sides and keeps the given view in the middle at its scale; the crop
 # recovers that view with objects at their true size and place, where letterboxing would shrink them.
@@ -145,7 +146,8 @@ def plan_resample(shape: tuple, times: np.ndarray | None, task, path) -> dict:
     pick = np.searchsorted(times, want)                                # first frame at or after each instant
     pick = np.clip(pick, 0, T - 1)
     earlier = np.clip(pick - 1, 0, T - 1)
-    pick = np.where(np.abs(times[earlier] - want) <= np.abs(times[pick] - want), earlier, pick)
+    # a tie is one within a nanosecond: timestamps such as 4/15 and 6/15 lie 1/15 from 5/15 only up to rounding
+    pick = np.where(np.abs(times[earlier] - want) <= np.abs(times[pick] - want) + 1e-9, earlier, pick)
     # centre crop to the task's aspect ratio (width / height)
     if W * task.height > H * task.width:                               # wider: crop the sides
         cw, ch = round(H * task.width / task.height), H

@@ -277,7 +277,7 @@ def test_probe_writes_the_invariance_table_with_its_provenance(tmp_path, capsys)
     before any probing."""
     from physics_evals.__main__ import main
     from physics_evals.invariance import TARGET
-    from physics_evals.nuisance import NUISANCES
+    from physics_evals.nuisance import NO_TARGET, PROBED
     args = ["probe", "--tasks", "gravity-drop", "--limit", "1", "--skip", "voe", "sensitivity",
             "--episodes-root", str(tmp_path / "episodes"), "--workers", "1"]
     assert main([*args, "--invariance-out", "/proc/none/inv.md"]) != 0
@@ -290,11 +290,29 @@ def test_probe_writes_the_invariance_table_with_its_provenance(tmp_path, capsys)
     text = out.read_text()
     assert "--invariance-out" in text and "git revision" in text and "ceiling seed 0" in text
     rows = {r.split(" | ")[0].strip("| "): r.split(" | ") for r in text.splitlines() if r.startswith("| ")}
-    assert set(rows) == {"nuisance", "truth", *NUISANCES}
+    assert set(rows) == {"nuisance", "truth", *PROBED}
     for name, cells in rows.items():
-        if name != "nuisance":
+        if name in NO_TARGET:
+            assert cells[-1].strip(" |") == "no target"
+        elif name != "nuisance":
             scores = {"overall": float(cells[2]), "permanence": float(cells[3])}
             if any(abs(v - TARGET[g]) <= 0.05 for g, v in scores.items()):
                 continue  # printed to one decimal, judged unrounded
             met = all(v >= TARGET[g] for g, v in scores.items())
             assert cells[-1].strip(" |") == ("met" if met else "**not met**"), name
+
+
+def test_half_the_frame_rate_is_held_by_the_rule_and_costs_plausibility_not_presence():
+    """A model at half the task's frame rate, brought back by the harness's rule, shows each of its frames
+    twice (the earlier frame on a tie): motion in steps, which the velocity metric sees on a falling ball,
+    while the ball never leaves the frames (presence stays perfect). Reported, not held to a target."""
+    from physics_evals.metrics import METRICS, Clip
+    from physics_evals.nuisance import NO_TARGET
+    task, ep = _task_episode("gravity-drop")
+    truth = ep.rgb[task.context:task.context + task.horizon]
+    held = NO_TARGET["half_fps"].apply(truth, task.fps)
+    assert held.shape == truth.shape
+    assert np.array_equal(held[0::2], truth[0::2]) and np.array_equal(held[1::2], truth[0:len(truth) - 1:2])
+    clean, halved = Clip(ep, task.context, truth), Clip(ep, task.context, held)
+    assert METRICS["presence_accuracy"](halved) == METRICS["presence_accuracy"](clean) == 1.0
+    assert METRICS["velocity_error"](halved) > METRICS["velocity_error"](clean) + 0.5  # px/frame: stops and jumps
