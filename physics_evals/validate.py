@@ -82,18 +82,25 @@ def validate_folder(root: Path, expected: list[Expected], require_all_tasks: boo
                 continue
             plans: dict[str, list[str]] = {}  # what resampling will do -> episodes it does it to
             subsampled: dict[str, int] = {}    # pixel format with subsampled colour -> rollouts in it
+            slower: dict[float, int] = {}       # frame rate below the task's -> rollouts at it
             for eid in e.episode_ids:
                 try:
                     _, fmt = load_rollout_with_format(find_rollout(model.root, model.folder, e.name, eid), e)
                     plans.setdefault(fmt["resampling"], []).append(eid)
                     if fmt["subsampled_chroma"]:
                         subsampled[fmt["pixel_format"]] = subsampled.get(fmt["pixel_format"], 0) + 1
+                    if fmt["fps"] and fmt["fps"] < 0.99 * e.fps:
+                        slower[fmt["fps"]] = slower.get(fmt["fps"], 0) + 1
                     n_ok += 1
                 except RolloutError as err:
                     problems.append(str(err))
             for plan, eids in plans.items():
                 if plan != "none":
                     notes.append(f"note: {model_dir / e.name}: will resample {len(eids)} rollouts: {plan}")
+            for fps, n in slower.items():
+                notes.append(f"note: {model_dir / e.name}: {n} rollouts at {fps:g} fps, below the task's {e.fps:g}: each "
+                             "frame is held until the next is nearer, and what moved in between is not in the video "
+                             "(`probe` reports what half the rate costs the truth: its half_fps row)")
             for pix_fmt, n in subsampled.items():
                 notes.append(f"note: {model_dir / e.name}: {n} rollouts store colour at lower resolution ({pix_fmt}): "
                              "the tracker counts a pixel mixing two nearby objects' colours for the dominant one")

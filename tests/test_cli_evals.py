@@ -95,6 +95,11 @@ def test_export_then_validate_round_trips(tmp_path, roots, capsys):
     # the same check from the suite's own tasks
     assert main(["validate", str(outside), "--tasks", "gravity-drop", "--limit", "2"]) == 0
     assert "1 rollouts store colour at lower resolution (yuv420p)" in capsys.readouterr().err
+    # a model at half the task's frame rate passes, with a note that its frames will be held
+    path = write_npz(tmp_path / "half", "mine", "gravity-drop", t["episode_ids"][0], frames[::2])
+    np.savez(path, rgb=frames[::2], fps=t["fps"] / 2)
+    assert main(["validate", str(tmp_path / "half"), "--tasks", "gravity-drop", "--limit", "1"]) == 0
+    assert "1 rollouts at 7.5 fps, below the task's 15: each frame is held" in capsys.readouterr().err
     # and the outside model scores through run
     assert main(["run", "--tasks", "gravity-drop", "--limit", "2", "--models", f"rollouts:{outside}",
                  "--workers", "1", "--no-progress", "--no-report", *roots]) == 0
