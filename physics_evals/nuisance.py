@@ -72,15 +72,10 @@ def rescaled(factor: float) -> Callable[[np.ndarray, float], np.ndarray]:
     shrinking, bicubic when enlarging, as a generator's own upsampler would be smooth), then brought
     back by the harness's resampling rule (rollouts.resample)."""
     def apply(frames, fps):
-        from types import SimpleNamespace
-
-        from .rollouts import resample
-        T, H, W = frames.shape[:3]
+        H, W = frames.shape[1:3]
         h, w = max(2, round(H * factor)), max(2, round(W * factor))
         flag = cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC
-        other = np.stack([cv2.resize(f, (w, h), interpolation=flag) for f in frames])
-        task = SimpleNamespace(name="nuisance", horizon=T, height=H, width=W, fps=fps)
-        return resample(other, None, task, "nuisance")
+        return _by_the_rule(np.stack([cv2.resize(f, (w, h), interpolation=flag) for f in frames]), None, frames, fps)
     return apply
 
 
@@ -89,14 +84,19 @@ def fewer_frames(divisor: int) -> Callable[[np.ndarray, float], np.ndarray]:
     back onto the task's grid by the harness's resampling rule (frames by timestamp: each is held until the
     next one is nearer)."""
     def apply(frames, fps):
-        from types import SimpleNamespace
-
-        from .rollouts import resample
-        T, H, W = frames.shape[:3]
-        keep = np.arange(0, T, divisor)
-        task = SimpleNamespace(name="nuisance", horizon=T, height=H, width=W, fps=fps)
-        return resample(frames[keep], keep / fps, task, "nuisance")
+        keep = np.arange(0, len(frames), divisor)
+        return _by_the_rule(frames[keep], keep / fps, frames, fps)
     return apply
+
+
+def _by_the_rule(other: np.ndarray, times: np.ndarray | None, like: np.ndarray, fps: float) -> np.ndarray:
+    """`other` (its own size; frames at `times` seconds, None: at fps) brought onto the grid of `like` (T, H, W, 3)
+    at fps by the harness's resampling rule (rollouts.resample), as a model's video would be."""
+    from types import SimpleNamespace
+
+    from .rollouts import resample
+    T, H, W = like.shape[:3]
+    return resample(other, times, SimpleNamespace(name="nuisance", horizon=T, height=H, width=W, fps=fps), "nuisance")
 
 
 def blur(sigma: float) -> Callable[[np.ndarray, float], np.ndarray]:
@@ -137,7 +137,7 @@ NUISANCES: dict[str, Nuisance] = {n.name: n for n in [
 
 # Deliveries that drop information rather than disguise it: probed and reported beside the nuisances, but
 # held to no target. At half the frame rate the motion between two frames is not in the video at all, and
-# the harness can only hold a frame (as its rule does) or blend two (ghosts: measured, no better overall).
+# the harness can only hold a frame (as its rule does) or blend two, which leaves ghosts (README).
 NO_TARGET: dict[str, Nuisance] = {n.name: n for n in [
     Nuisance("half_fps", "half the task's frame rate (every other true frame), each held by the harness's rule",
              fewer_frames(2)),
