@@ -137,7 +137,8 @@ NUISANCES: dict[str, Nuisance] = {n.name: n for n in [
 
 # Deliveries that drop information rather than disguise it: probed and reported beside the nuisances, but
 # held to no target. At half the frame rate the motion between two frames is not in the video at all, and
-# the harness can only hold a frame (as its rule does) or blend two, which leaves ghosts (README).
+# the harness can only hold a frame (as its rule does) or make frames the model did not (blending and
+# motion-compensated interpolation were tried: README).
 NO_TARGET: dict[str, Nuisance] = {n.name: n for n in [
     Nuisance("half_fps", "half the task's frame rate (every other true frame), each held by the harness's rule",
              fewer_frames(2)),
