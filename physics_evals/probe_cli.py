@@ -13,11 +13,10 @@ from . import options
 from .episodes import ensure_episodes, select_tasks, usable_episodes
 
 
-def probe_tasks(tasks, episodes_root: Path, workers: int = 1, progress: bool = True) -> dict[str, dict]:
-    """kind -> {"accuracy", "n_pairs", "per_metric"} pooled over every episode of every task."""
+def probe_tasks(tasks, folders: dict[str, list[Path]]) -> dict[str, dict]:
+    """kind -> {"accuracy", "n_pairs", "per_metric"} pooled over every episode (folders: task -> its usable
+    episode folders) of every task."""
     from .probes import probe_report
-    failed = ensure_episodes(tasks, episodes_root, workers, progress, warn=lambda m: print(m, file=sys.stderr))
-    folders = usable_episodes(tasks, episodes_root, failed)
     pooled: dict[str, dict] = {}
     for task in tasks:
         episodes = [load_episode(f) for f in folders[task.name]]
@@ -52,8 +51,11 @@ def main(args) -> int:
     for path, flag in ((args.sensitivity_out, "--sensitivity-out"), (args.invariance_out, "--invariance-out")):
         if path is not None:  # before the minutes of probing that end in writing there
             check_writable(path.parent, f"{flag} {path}: folder")
+    # every part probes the same episodes: made (or checked) once, a failed one warned once
+    failed = ensure_episodes(tasks, args.episodes_root, args.workers, True, warn=lambda m: print(m, file=sys.stderr))
+    folders = usable_episodes(tasks, args.episodes_root, failed)
     if "voe" not in args.skip:
-        report = probe_tasks(tasks, args.episodes_root, args.workers)
+        report = probe_tasks(tasks, folders)
         print("violation-of-expectation probes: pairwise accuracy (truth ranked above its tampered twin)")
         print(f"{'violation':<12} {'pairs':>5} {'accuracy':>8}  per metric")
         for kind, probe in PROBES.items():
@@ -63,8 +65,6 @@ def main(args) -> int:
             r = report[kind]
             per = ", ".join(f"{m} {a:.2f}" for m, a in r["per_metric"].items())
             print(f"{kind:<12} {r['n_pairs']:>5} {r['accuracy']:>8.2f}  {per}")
-    failed = ensure_episodes(tasks, args.episodes_root, args.workers, False, warn=lambda m: print(m, file=sys.stderr))
-    folders = usable_episodes(tasks, args.episodes_root, failed)
     if "invariance" not in args.skip:
         from .invariance import (
             TARGET,

@@ -48,6 +48,8 @@ RESAMPLING_RULE = (
     "is an error; a rollout of another aspect ratio is centre-cropped to the task's; then each frame is "
     "resized to the task's size, by area averaging when it shrinks (every source pixel counts once: no "
     "aliasing) and bilinearly when it grows (no overshoot, so no colour that neither neighbour has)")
+TIME_TOLERANCE = 1e-9  # s: timestamps this close are equal (j / fps rounds: 4/15 and 6/15 lie 1/15 from 5/15 only
+                       # up to rounding)
 RESAMPLING_VERSION = 2  # bump when the rule above changes what a rollout becomes (2: ties go to the earlier
                         # frame whatever the rounding of the timestamps; 1 let rounding decide some)
 # Why centre-crop rather than letterbox: a model given our square context frames and asked for a wider
@@ -138,7 +140,7 @@ def plan_resample(shape: tuple, times: np.ndarray | None, task, path) -> dict:
     times = np.arange(T) / task.fps if times is None else np.asarray(times, np.float64)
     want = np.arange(task.horizon) / task.fps                         # (horizon,) seconds
     step = float(np.median(np.diff(times))) if T > 1 else 1.0 / task.fps
-    if T == 0 or times[-1] + step / 2 < want[-1] - 1e-9:
+    if T == 0 or times[-1] + step / 2 < want[-1] - TIME_TOLERANCE:
         why = (f"its last frame is at {times[-1]:.3f} s, the horizon's last at {want[-1]:.3f} s: more than half its "
                f"own frame interval ({step:.3f} s) later") if T else "it has no frame"
         raise RolloutError(f"{path}: {T} frames, task {task.name} needs {task.horizon} at {task.fps} fps: too short "
@@ -146,8 +148,7 @@ def plan_resample(shape: tuple, times: np.ndarray | None, task, path) -> dict:
     pick = np.searchsorted(times, want)                                # first frame at or after each instant
     pick = np.clip(pick, 0, T - 1)
     earlier = np.clip(pick - 1, 0, T - 1)
-    # a tie is one within a nanosecond: timestamps such as 4/15 and 6/15 lie 1/15 from 5/15 only up to rounding
-    pick = np.where(np.abs(times[earlier] - want) <= np.abs(times[pick] - want) + 1e-9, earlier, pick)
+    pick = np.where(np.abs(times[earlier] - want) <= np.abs(times[pick] - want) + TIME_TOLERANCE, earlier, pick)
     # centre crop to the task's aspect ratio (width / height)
     if W * task.height > H * task.width:                               # wider: crop the sides
         cw, ch = round(H * task.width / task.height), H
